@@ -1,0 +1,3 @@
+from openmaker.cli import app
+
+app()

@@ -1,0 +1,150 @@
+"""Which service and which operation a raw request is for, on one port shared by every service.
+
+Order: the runtime's invocations path, ``X-Amz-Target`` (JSON services), the query ``Action`` with
+its ``Version`` (STS, IAM), the SigV4 credential scope, else S3. For REST services the operation is
+found by matching the method, the path template and literal query keys of every operation's
+``requestUri``, preferring the most specific match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import unquote
+
+from botocore.model import OperationModel
+
+from openmaker.aws import specs
+from openmaker.aws.errors import AwsError
+from openmaker.aws.request import HttpRequest
+
+RUNTIME_PATH = re.compile(r"^/endpoints/[^/]+/(invocations|invocations-response-stream|async-invocations)$")
+
+
+def find_service(request: HttpRequest, signing_service: str | None, form: dict[str, str] | None) -> str:
+    if RUNTIME_PATH.match(request.raw_path):
+        return "sagemaker-runtime"
+    target = request.headers.get("x-amz-target")
+    if target:
+        prefix = target.split(".", 1)[0]
+        service = specs.by_target_prefix().get(prefix)
+        if service is None:
+            raise AwsError("UnknownOperationException", f"No service answers X-Amz-Target {target!r}.")
+        return service
+    params = form if form is not None else request.query
+    if "Action" in params and signing_service != "s3":
+        service = specs.by_api_version().get(params.get("Version", ""))
+        if service is None and signing_service in specs.by_signing_name():
+            service = specs.by_signing_name()[signing_service]
+        if service is None or specs.protocol(service) != "query":
+            raise AwsError("InvalidAction", f"Could not find a service for Action {params['Action']!r}.")
+        return service
+    if signing_service and signing_service != "s3":
+        service = specs.by_signing_name().get(signing_service)
+        if service and specs.protocol(service) in ("rest-json", "rest-xml"):
+            return service
+    return "s3"
+
+
+@dataclass(frozen=True)
+class _Route:
+    operation: OperationModel
+    method: str
+    pattern: re.Pattern[str]
+    literal_path_chars: int
+    query_literals: tuple[tuple[str, str | None], ...]
+    required_locations: tuple[tuple[str, str], ...]  # (location, wire name) of required header/query members
+
+
+def _compile(operation: OperationModel) -> _Route:
+    uri = operation.http["requestUri"]
+    path, _, query = uri.partition("?")
+    regex = ""
+    literal = 0
+    for piece in re.split(r"(\{[^}]+\})", path):
+        if piece.startswith("{"):
+            name = piece[1:-1]
+            greedy = name.endswith("+")
+            name = name.rstrip("+")
+            regex += f"(?P<{_group(name)}>.+)" if greedy else f"(?P<{_group(name)}>[^/]+)"
+        else:
+            regex += re.escape(piece)
+            literal += len(piece)
+    if not regex.endswith("/"):
+        regex += "/?"
+    literals = []
+    for part in filter(None, query.split("&")):
+        key, eq, value = part.partition("=")
+        literals.append((key, value if eq else None))
+    required = []
+    shape = operation.input_shape
+    if shape is not None:
+        for member in shape.required_members:
+            member_shape = shape.members[member]
+            location = member_shape.serialization.get("location")
+            if location in ("header", "querystring"):
+                required.append((location, member_shape.serialization.get("name", member)))
+    return _Route(
+        operation,
+        operation.http["method"],
+        re.compile(f"^{regex}$"),
+        literal,
+        tuple(literals),
+        tuple(required),
+    )
+
+
+def _group(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+@cache
+def _routes(service: str) -> tuple[_Route, ...]:
+    model = specs.service_model(service)
+    return tuple(_compile(model.operation_model(name)) for name in model.operation_names)
+
+
+def match_rest_operation(service: str, request: HttpRequest) -> tuple[OperationModel, dict[str, str]]:
+    """The operation a REST request is for and its URI labels (decoded)."""
+    query = request.query
+    headers = request.headers
+    method = request.method.upper()
+    best: tuple[tuple[int, int, int, int], _Route, re.Match[str]] | None = None
+    path_matched = False
+    for route in _routes(service):
+        match = route.pattern.match(request.route_path)
+        if match is None:
+            continue
+        path_matched = True
+        if route.method != method:
+            continue
+        if any(key not in query or (value is not None and query[key] != value) for key, value in route.query_literals):
+            continue
+        present = sum(
+            1
+            for location, name in route.required_locations
+            if (name.lower() in headers if location == "header" else name in query)
+        )
+        complete = int(present == len(route.required_locations))
+        score = (complete, len(route.query_literals), present, route.literal_path_chars)
+        if best is None or score > best[0]:
+            best = (score, route, match)
+    if best is None:
+        if path_matched:
+            raise AwsError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
+        raise AwsError("UnknownOperationException", f"No operation matches {method} {request.route_path}.", 404)
+    _, route, match = best
+    labels = {}
+    for name in route.pattern.groupindex:
+        labels[name] = unquote(match.group(name))
+    return route.operation, labels
+
+
+def uri_label_names(operation: OperationModel) -> dict[str, str]:
+    """Member wire name in the URI template → regex group name."""
+    names = {}
+    for piece in re.findall(r"\{([^}]+)\}", operation.http["requestUri"]):
+        name = piece.rstrip("+")
+        names[name] = _group(name)
+    return names

@@ -1,0 +1,1 @@
+"""Persistence: the metadata database, the object store and the log-event store."""
