@@ -40,12 +40,18 @@ class AppState:
     objects: Any
     iam: Any
     logs: Any
+    jobs: Any = None
+    metrics: Any = None
+    engine: Any = None
 
 
 def open_state(settings: Settings) -> AppState:
     """Open (and migrate) the stores under the data directory."""
+    from openmaker.engine.engine import Engine
     from openmaker.storage.iam import IamStore
+    from openmaker.storage.jobs import JobStore
     from openmaker.storage.logs import LogStore
+    from openmaker.storage.metrics import MetricStore
     from openmaker.storage.objects import ObjectStore
 
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -57,7 +63,11 @@ def open_state(settings: Settings) -> AppState:
     iam = IamStore(db, settings.account_id)
     iam.ensure_defaults()
     logs = LogStore(db, settings.region, settings.account_id)
-    return AppState(settings, db, root, objects, iam, logs)
+    jobs = JobStore(db, settings.account_id, settings.region)
+    metrics = MetricStore(db, settings.account_id, settings.region)
+    state = AppState(settings, db, root, objects, iam, logs, jobs, metrics)
+    state.engine = Engine(state)
+    return state
 
 
 def credential_lookup(state: AppState):
@@ -106,9 +116,11 @@ class OpenmakerApp:
             account_id=self.settings.account_id,
             insecure=self.settings.insecure,
         )
+        self.state.engine.start()
 
     def stop(self) -> None:
         if self.state is not None:
+            self.state.engine.shutdown()
             self.state.db.dispose()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:

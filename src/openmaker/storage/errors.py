@@ -26,9 +26,7 @@ class NoSuchBucket(StorageError):
 
 class BucketAlreadyOwnedByYou(StorageError):
     code, status = "BucketAlreadyOwnedByYou", 409
-    default_message = (
-        "Your previous request to create the named bucket succeeded and you already own it."
-    )
+    default_message = "Your previous request to create the named bucket succeeded and you already own it."
 
 
 class BucketAlreadyExists(StorageError):
@@ -46,8 +44,14 @@ class BucketNotEmpty(StorageError):
 class NoSuchKey(StorageError):
     code, status, default_message = "NoSuchKey", 404, "The specified key does not exist."
 
-    def __init__(self, message: str | None = None, *, delete_marker: bool = False,
-                 version_id: str | None = None, **fields: object) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        delete_marker: bool = False,
+        version_id: str | None = None,
+        **fields: object,
+    ) -> None:
         super().__init__(message, **fields)
         self.delete_marker = delete_marker  # the latest version is a delete marker
         self.version_id = version_id

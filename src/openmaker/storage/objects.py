@@ -272,8 +272,9 @@ def check_key(key: str) -> None:
 class ObjectStore:
     """Buckets, versioned objects and multipart uploads over one database and one directory."""
 
-    def __init__(self, db: Database, root: Path | str, *, fsync: bool = False,
-                 min_part_size: int = MIN_PART_SIZE) -> None:
+    def __init__(
+        self, db: Database, root: Path | str, *, fsync: bool = False, min_part_size: int = MIN_PART_SIZE
+    ) -> None:
         self.db = db
         self.root = Path(root)
         self.fsync = fsync
@@ -371,8 +372,15 @@ class ObjectStore:
                 if existing.owner == owner:
                     raise errors.BucketAlreadyOwnedByYou(BucketName=name)
                 raise errors.BucketAlreadyExists(BucketName=name)
-            row = BucketRow(name=name, owner=owner, region=region, created_at=_now(), versioning=None,
-                            lock_seq=0, attributes={})
+            row = BucketRow(
+                name=name,
+                owner=owner,
+                region=region,
+                created_at=_now(),
+                versioning=None,
+                lock_seq=0,
+                attributes={},
+            )
             s.add(row)
             s.flush()
             return self._bucket_info(row)
@@ -394,10 +402,13 @@ class ObjectStore:
             row = self._lock_bucket(s, name)
             if s.scalar(select(ObjectVersionRow.id).where(ObjectVersionRow.bucket_id == row.id).limit(1)):
                 raise errors.BucketNotEmpty(BucketName=name)
-            part_blobs = list(s.scalars(
-                select(PartRow.blob).join(UploadRow, PartRow.upload_pk == UploadRow.id)
-                .where(UploadRow.bucket_id == row.id)
-            ))
+            part_blobs = list(
+                s.scalars(
+                    select(PartRow.blob)
+                    .join(UploadRow, PartRow.upload_pk == UploadRow.id)
+                    .where(UploadRow.bucket_id == row.id)
+                )
+            )
             upload_pks = select(UploadRow.id).where(UploadRow.bucket_id == row.id)
             s.execute(delete(PartRow).where(PartRow.upload_pk.in_(upload_pks)))
             s.execute(delete(UploadRow).where(UploadRow.bucket_id == row.id))
@@ -441,11 +452,17 @@ class ObjectStore:
             writer.abort()
             raise
         fields = dict(
-            size=writer.size, etag=writer.md5_hex, content_type=content_type,
-            user_metadata=dict(metadata or {}), headers=dict(headers or {}),
-            checksum_algorithm=writer.checksum_algorithm, checksum_value=writer.checksum_value,
+            size=writer.size,
+            etag=writer.md5_hex,
+            content_type=content_type,
+            user_metadata=dict(metadata or {}),
+            headers=dict(headers or {}),
+            checksum_algorithm=writer.checksum_algorithm,
+            checksum_value=writer.checksum_value,
             checksum_type="FULL_OBJECT" if writer.checksum_algorithm else None,
-            parts_count=None, owner=owner, storage_class=storage_class or "STANDARD",
+            parts_count=None,
+            owner=owner,
+            storage_class=storage_class or "STANDARD",
         )
         return self._commit(bucket, bucket_id, key, tmp, fields)
 
@@ -466,21 +483,34 @@ class ObjectStore:
         self._discard(garbage)
         return info
 
-    def _insert_version(self, s: Session, brow: BucketRow, key: str, *, is_delete_marker: bool = False,
-                        **fields: Any) -> tuple[ObjectVersionRow, list[str | None]]:
+    def _insert_version(
+        self, s: Session, brow: BucketRow, key: str, *, is_delete_marker: bool = False, **fields: Any
+    ) -> tuple[ObjectVersionRow, list[str | None]]:
         """Add the newest version of ``key``; returns it and the blobs no longer referenced."""
         version_id = new_version_id() if brow.versioning == "Enabled" else "null"
         V = ObjectVersionRow
-        s.execute(update(V).where(V.bucket_id == brow.id, V.key == key, V.is_latest.is_(True))
-                  .values(is_latest=False))
+        s.execute(
+            update(V)
+            .where(V.bucket_id == brow.id, V.key == key, V.is_latest.is_(True))
+            .values(is_latest=False)
+        )
         garbage: list[str | None] = []
         if version_id == "null":
-            for old in s.scalars(select(V).where(V.bucket_id == brow.id, V.key == key, V.version_id == "null")):
+            for old in s.scalars(
+                select(V).where(V.bucket_id == brow.id, V.key == key, V.version_id == "null")
+            ):
                 garbage.append(old.blob)
                 s.delete(old)
             s.flush()
-        row = V(bucket_id=brow.id, key=key, version_id=version_id, is_latest=True,
-                is_delete_marker=is_delete_marker, last_modified=_now(), **fields)
+        row = V(
+            bucket_id=brow.id,
+            key=key,
+            version_id=version_id,
+            is_latest=True,
+            is_delete_marker=is_delete_marker,
+            last_modified=_now(),
+            **fields,
+        )
         s.add(row)
         s.flush()
         return row, garbage
@@ -488,13 +518,24 @@ class ObjectStore:
     @staticmethod
     def _object_info(bucket: str, row: ObjectVersionRow) -> ObjectInfo:
         return ObjectInfo(
-            bucket=bucket, key=row.key, version_id=row.version_id, is_latest=row.is_latest,
-            is_delete_marker=row.is_delete_marker, last_modified=_aware(row.last_modified),
-            size=row.size or 0, etag=_quote(row.etag) if row.etag else "", blob=row.blob,
-            content_type=row.content_type, metadata=dict(row.user_metadata or {}),
-            headers=dict(row.headers or {}), checksum_algorithm=row.checksum_algorithm,
-            checksum_value=row.checksum_value, checksum_type=row.checksum_type,
-            parts_count=row.parts_count, owner=row.owner, storage_class=row.storage_class,
+            bucket=bucket,
+            key=row.key,
+            version_id=row.version_id,
+            is_latest=row.is_latest,
+            is_delete_marker=row.is_delete_marker,
+            last_modified=_aware(row.last_modified),
+            size=row.size or 0,
+            etag=_quote(row.etag) if row.etag else "",
+            blob=row.blob,
+            content_type=row.content_type,
+            metadata=dict(row.user_metadata or {}),
+            headers=dict(row.headers or {}),
+            checksum_algorithm=row.checksum_algorithm,
+            checksum_value=row.checksum_value,
+            checksum_type=row.checksum_type,
+            parts_count=row.parts_count,
+            owner=row.owner,
+            storage_class=row.storage_class,
         )
 
     # -- objects: reading ----------------------------------------------------------------------
@@ -560,15 +601,24 @@ class ObjectStore:
                 result = DeleteResult(key, None, False)
             else:
                 row, garbage = self._insert_version(
-                    s, brow, key, is_delete_marker=True, size=0, etag=None, blob=None, user_metadata={},
-                    headers={}, owner=None,
+                    s,
+                    brow,
+                    key,
+                    is_delete_marker=True,
+                    size=0,
+                    etag=None,
+                    blob=None,
+                    user_metadata={},
+                    headers={},
+                    owner=None,
                 )
                 result = DeleteResult(key, row.version_id, True)
         self._discard(garbage)
         return result
 
-    def delete_objects(self, bucket: str, items: Sequence[tuple[str, str | None]]
-                       ) -> list[DeleteResult | errors.StorageError]:
+    def delete_objects(
+        self, bucket: str, items: Sequence[tuple[str, str | None]]
+    ) -> list[DeleteResult | errors.StorageError]:
         """Delete many; each item gets its result or the error it raised."""
         self.get_bucket(bucket)
         out: list[DeleteResult | errors.StorageError] = []
@@ -627,21 +677,34 @@ class ObjectStore:
                 raise
             etag, checksum = writer.md5_hex, writer.checksum_value
         fields = dict(
-            size=src.size, etag=etag,
+            size=src.size,
+            etag=etag,
             content_type=content_type if replace_metadata else src.content_type,
             user_metadata=dict(metadata or {}) if replace_metadata else dict(src.metadata),
             headers=dict(headers or {}) if replace_metadata else dict(src.headers),
-            checksum_algorithm=algorithm, checksum_value=checksum,
-            checksum_type="FULL_OBJECT" if algorithm else None, parts_count=None,
-            owner=owner or src.owner, storage_class=storage_class or src.storage_class,
+            checksum_algorithm=algorithm,
+            checksum_value=checksum,
+            checksum_type="FULL_OBJECT" if algorithm else None,
+            parts_count=None,
+            owner=owner or src.owner,
+            storage_class=storage_class or src.storage_class,
         )
         return self._commit(dst_bucket, dst_id, dst_key, tmp, fields), src
 
     # -- listing -------------------------------------------------------------------------------
 
-    def _scan(self, s: Session, model: Any, where: Sequence[Any], hi: str | None, start: str,
-              inclusive: bool, within_id: int | None = None, newest_first: bool = False,
-              batch: int = _BATCH) -> Iterator[Any]:
+    def _scan(
+        self,
+        s: Session,
+        model: Any,
+        where: Sequence[Any],
+        hi: str | None,
+        start: str,
+        inclusive: bool,
+        within_id: int | None = None,
+        newest_first: bool = False,
+        batch: int = _BATCH,
+    ) -> Iterator[Any]:
         """Rows of ``model`` in (key, id) order from a start position, fetched in indexed batches.
 
         ``within_id`` resumes inside the rows of key ``start`` (after that id); ids run newest
@@ -653,8 +716,11 @@ class ObjectStore:
         while True:
             if wid is not None:
                 id_cond = model.id < wid if newest_first else model.id > wid
-                rows = list(s.scalars(select(model).where(*where, model.key == key, id_cond)
-                                      .order_by(order_id).limit(batch)))
+                rows = list(
+                    s.scalars(
+                        select(model).where(*where, model.key == key, id_cond).order_by(order_id).limit(batch)
+                    )
+                )
                 yield from rows
                 if len(rows) == batch:
                     wid = rows[-1].id
@@ -670,9 +736,17 @@ class ObjectStore:
             batch = _BATCH
             key, wid = rows[-1].key, rows[-1].id
 
-    def _walk(self, scan: Any, prefix: str, delimiter: str | None, marker: str | None, max_items: int,
-              start: str, inclusive: bool, within_id: int | None = None
-              ) -> tuple[list[Any], list[str], bool, str | None, Any]:
+    def _walk(
+        self,
+        scan: Any,
+        prefix: str,
+        delimiter: str | None,
+        marker: str | None,
+        max_items: int,
+        start: str,
+        inclusive: bool,
+        within_id: int | None = None,
+    ) -> tuple[list[Any], list[str], bool, str | None, Any]:
         """Roll rows into keys and common prefixes; a common prefix is skipped with one new query.
 
         Returns (rows, prefixes, truncated, last item's key or prefix, last row if last was a row).
@@ -711,8 +785,15 @@ class ObjectStore:
             return marker, False
         return prefix, True
 
-    def list_objects(self, bucket: str, *, prefix: str = "", delimiter: str | None = None,
-                     marker: str | None = None, max_keys: int = 1000) -> ListResult:
+    def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        marker: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListResult:
         """Current objects in key order after ``marker`` (ListObjects marker, V2 start-after or
         continuation position)."""
         V = ObjectVersionRow
@@ -726,13 +807,22 @@ class ObjectStore:
 
             start, incl = self._start(prefix, marker)
             rows, prefixes, truncated, last, _ = self._walk(
-                scan, prefix, delimiter or None, marker, max_keys, start, incl)
-            return ListResult([self._object_info(bucket, r) for r in rows], prefixes, truncated,
-                              last if truncated else None)
+                scan, prefix, delimiter or None, marker, max_keys, start, incl
+            )
+            return ListResult(
+                [self._object_info(bucket, r) for r in rows], prefixes, truncated, last if truncated else None
+            )
 
-    def list_object_versions(self, bucket: str, *, prefix: str = "", delimiter: str | None = None,
-                             key_marker: str | None = None, version_id_marker: str | None = None,
-                             max_keys: int = 1000) -> VersionListResult:
+    def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        key_marker: str | None = None,
+        version_id_marker: str | None = None,
+        max_keys: int = 1000,
+    ) -> VersionListResult:
         V = ObjectVersionRow
         with self.db.session() as s:
             brow = self._bucket_row(s, bucket)
@@ -745,14 +835,18 @@ class ObjectStore:
             start, incl = self._start(prefix, key_marker)
             within = None
             if key_marker is not None and version_id_marker and key_marker >= prefix:
-                within = s.scalar(select(V.id).where(*where, V.key == key_marker,
-                                                     V.version_id == version_id_marker))
+                within = s.scalar(
+                    select(V.id).where(*where, V.key == key_marker, V.version_id == version_id_marker)
+                )
             # A key marker inside a rolled-up prefix must not hide that key's own later versions.
             marker = key_marker if within is None else None
             rows, prefixes, truncated, last, last_row = self._walk(
-                scan, prefix, delimiter or None, marker, max_keys, start, incl, within)
+                scan, prefix, delimiter or None, marker, max_keys, start, incl, within
+            )
             return VersionListResult(
-                [self._object_info(bucket, r) for r in rows], prefixes, truncated,
+                [self._object_info(bucket, r) for r in rows],
+                prefixes,
+                truncated,
                 last if truncated else None,
                 last_row.version_id if truncated and last_row is not None else None,
             )
@@ -762,15 +856,25 @@ class ObjectStore:
     @staticmethod
     def _upload_info(bucket: str, row: UploadRow) -> UploadInfo:
         return UploadInfo(
-            upload_id=row.upload_id, bucket=bucket, key=row.key, initiated=_aware(row.initiated),
-            content_type=row.content_type, metadata=dict(row.user_metadata or {}),
-            headers=dict(row.headers or {}), checksum_algorithm=row.checksum_algorithm,
-            checksum_type=row.checksum_type, owner=row.owner, storage_class=row.storage_class,
+            upload_id=row.upload_id,
+            bucket=bucket,
+            key=row.key,
+            initiated=_aware(row.initiated),
+            content_type=row.content_type,
+            metadata=dict(row.user_metadata or {}),
+            headers=dict(row.headers or {}),
+            checksum_algorithm=row.checksum_algorithm,
+            checksum_type=row.checksum_type,
+            owner=row.owner,
+            storage_class=row.storage_class,
         )
 
     def _upload_row(self, s: Session, brow: BucketRow, key: str, upload_id: str) -> UploadRow:
-        row = s.scalar(select(UploadRow).where(UploadRow.upload_id == upload_id,
-                                               UploadRow.bucket_id == brow.id, UploadRow.key == key))
+        row = s.scalar(
+            select(UploadRow).where(
+                UploadRow.upload_id == upload_id, UploadRow.bucket_id == brow.id, UploadRow.key == key
+            )
+        )
         if row is None:
             raise errors.NoSuchUpload(UploadId=upload_id)
         return row
@@ -795,10 +899,17 @@ class ObjectStore:
         with self.db.session() as s:
             brow = self._bucket_row(s, bucket)
             row = UploadRow(
-                upload_id=secrets.token_urlsafe(48), bucket_id=brow.id, key=key, initiated=_now(),
-                content_type=content_type, user_metadata=dict(metadata or {}), headers=dict(headers or {}),
-                checksum_algorithm=algorithm, checksum_type=checksum_type if algorithm else None,
-                owner=owner, storage_class=storage_class or "STANDARD",
+                upload_id=secrets.token_urlsafe(48),
+                bucket_id=brow.id,
+                key=key,
+                initiated=_now(),
+                content_type=content_type,
+                user_metadata=dict(metadata or {}),
+                headers=dict(headers or {}),
+                checksum_algorithm=algorithm,
+                checksum_type=checksum_type if algorithm else None,
+                owner=owner,
+                storage_class=storage_class or "STANDARD",
             )
             s.add(row)
             s.flush()
@@ -808,8 +919,9 @@ class ObjectStore:
         with self.db.session() as s:
             return self._upload_info(bucket, self._upload_row(s, self._bucket_row(s, bucket), key, upload_id))
 
-    def upload_part(self, bucket: str, key: str, upload_id: str, part_number: int,
-                    writer: BlobWriter) -> PartInfo:
+    def upload_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, writer: BlobWriter
+    ) -> PartInfo:
         """Store a part (replacing an earlier one with the same number); ETag is its MD5."""
         try:
             upload = self.get_upload(bucket, key, upload_id)
@@ -828,8 +940,17 @@ class ObjectStore:
                 urow = self._upload_row(s, brow, key, upload_id)
                 part = s.get(PartRow, (urow.id, part_number))
                 if part is None:
-                    s.add(PartRow(upload_pk=urow.id, part_number=part_number, size=writer.size,
-                                  etag=writer.md5_hex, checksum_value=checksum, blob=rel, last_modified=now))
+                    s.add(
+                        PartRow(
+                            upload_pk=urow.id,
+                            part_number=part_number,
+                            size=writer.size,
+                            etag=writer.md5_hex,
+                            checksum_value=checksum,
+                            blob=rel,
+                            last_modified=now,
+                        )
+                    )
                 else:
                     old_blob = part.blob
                     part.size, part.etag, part.checksum_value = writer.size, writer.md5_hex, checksum
@@ -840,28 +961,38 @@ class ObjectStore:
         self._discard([old_blob])
         return PartInfo(part_number, _quote(writer.md5_hex), writer.size, _aware(now), checksum)
 
-    def list_parts(self, bucket: str, key: str, upload_id: str, *, part_number_marker: int = 0,
-                   max_parts: int = 1000) -> PartListResult:
+    def list_parts(
+        self, bucket: str, key: str, upload_id: str, *, part_number_marker: int = 0, max_parts: int = 1000
+    ) -> PartListResult:
         with self.db.session() as s:
             urow = self._upload_row(s, self._bucket_row(s, bucket), key, upload_id)
-            rows = list(s.scalars(
-                select(PartRow).where(PartRow.upload_pk == urow.id, PartRow.part_number > part_number_marker)
-                .order_by(PartRow.part_number).limit(max_parts + 1)
-            ))
+            rows = list(
+                s.scalars(
+                    select(PartRow)
+                    .where(PartRow.upload_pk == urow.id, PartRow.part_number > part_number_marker)
+                    .order_by(PartRow.part_number)
+                    .limit(max_parts + 1)
+                )
+            )
         truncated = len(rows) > max_parts
         rows = rows[:max_parts]
-        parts = [PartInfo(r.part_number, _quote(r.etag), r.size, _aware(r.last_modified), r.checksum_value)
-                 for r in rows]
+        parts = [
+            PartInfo(r.part_number, _quote(r.etag), r.size, _aware(r.last_modified), r.checksum_value)
+            for r in rows
+        ]
         return PartListResult(parts, truncated, parts[-1].part_number if parts else None)
 
-    def complete_multipart_upload(self, bucket: str, key: str, upload_id: str,
-                                  parts: Sequence[CompletedPart]) -> ObjectInfo:
+    def complete_multipart_upload(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
+    ) -> ObjectInfo:
         """Validate the part list, concatenate the parts into one blob, publish it atomically."""
         with self.db.session() as s:
             brow = self._bucket_row(s, bucket)
             urow = self._upload_row(s, brow, key, upload_id)
             upload = self._upload_info(bucket, urow)
-            stored = {p.part_number: p for p in s.scalars(select(PartRow).where(PartRow.upload_pk == urow.id))}
+            stored = {
+                p.part_number: p for p in s.scalars(select(PartRow).where(PartRow.upload_pk == urow.id))
+            }
             stored = {n: (p.size, p.etag, p.checksum_value, p.blob) for n, p in stored.items()}
             bucket_id = brow.id
         if not parts:
@@ -881,8 +1012,12 @@ class ObjectStore:
             chosen.append(got)
         for part, got in zip(parts[:-1], chosen[:-1], strict=True):
             if got[0] < self.min_part_size:
-                raise errors.EntityTooSmall(ProposedSize=got[0], MinSizeAllowed=self.min_part_size,
-                                            PartNumber=part.part_number, ETag=part.etag)
+                raise errors.EntityTooSmall(
+                    ProposedSize=got[0],
+                    MinSizeAllowed=self.min_part_size,
+                    PartNumber=part.part_number,
+                    ETag=part.etag,
+                )
         algorithm, ctype = upload.checksum_algorithm, upload.checksum_type
         full = new_hasher(algorithm) if algorithm and ctype == "FULL_OBJECT" else None
         tmp = self._concatenate([self.root / got[3] for got in chosen], full)
@@ -895,10 +1030,16 @@ class ObjectStore:
             elif all(got[2] for got in chosen):
                 checksum = composite_checksum(algorithm, [got[2] for got in chosen])
         fields = dict(
-            size=sum(got[0] for got in chosen), etag=etag, content_type=upload.content_type,
-            user_metadata=upload.metadata, headers=upload.headers,
-            checksum_algorithm=algorithm if checksum else None, checksum_value=checksum,
-            checksum_type=ctype if checksum else None, parts_count=len(chosen), owner=upload.owner,
+            size=sum(got[0] for got in chosen),
+            etag=etag,
+            content_type=upload.content_type,
+            user_metadata=upload.metadata,
+            headers=upload.headers,
+            checksum_algorithm=algorithm if checksum else None,
+            checksum_value=checksum,
+            checksum_type=ctype if checksum else None,
+            parts_count=len(chosen),
+            owner=upload.owner,
             storage_class=upload.storage_class,
         )
         try:
@@ -950,9 +1091,16 @@ class ObjectStore:
             s.delete(urow)
         self._discard(blobs)
 
-    def list_multipart_uploads(self, bucket: str, *, prefix: str = "", delimiter: str | None = None,
-                               key_marker: str | None = None, upload_id_marker: str | None = None,
-                               max_uploads: int = 1000) -> UploadListResult:
+    def list_multipart_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        key_marker: str | None = None,
+        upload_id_marker: str | None = None,
+        max_uploads: int = 1000,
+    ) -> UploadListResult:
         U = UploadRow
         with self.db.session() as s:
             brow = self._bucket_row(s, bucket)
@@ -965,12 +1113,17 @@ class ObjectStore:
             start, incl = self._start(prefix, key_marker)
             within = None
             if key_marker is not None and upload_id_marker and key_marker >= prefix:
-                within = s.scalar(select(U.id).where(*where, U.key == key_marker, U.upload_id == upload_id_marker))
+                within = s.scalar(
+                    select(U.id).where(*where, U.key == key_marker, U.upload_id == upload_id_marker)
+                )
             marker = key_marker if within is None else None
             rows, prefixes, truncated, last, last_row = self._walk(
-                scan, prefix, delimiter or None, marker, max_uploads, start, incl, within)
+                scan, prefix, delimiter or None, marker, max_uploads, start, incl, within
+            )
             return UploadListResult(
-                [self._upload_info(bucket, r) for r in rows], prefixes, truncated,
+                [self._upload_info(bucket, r) for r in rows],
+                prefixes,
+                truncated,
                 last if truncated else None,
                 last_row.upload_id if truncated and last_row is not None else None,
             )
@@ -980,8 +1133,14 @@ class ObjectStore:
         V = ObjectVersionRow
         with self.db.session() as s:
             brow = self._bucket_row(s, bucket)
-            return s.scalar(select(func.count()).select_from(V).where(
-                and_(V.bucket_id == brow.id, V.is_latest.is_(True), V.is_delete_marker.is_(False)))) or 0
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(V)
+                    .where(and_(V.bucket_id == brow.id, V.is_latest.is_(True), V.is_delete_marker.is_(False)))
+                )
+                or 0
+            )
 
 
 def _copy_all(src: Any, dst: Any) -> None:

@@ -11,7 +11,9 @@ config = context.config
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = create_engine(config.attributes.get("connection_url") or config.get_main_option("sqlalchemy.url"))
+        engine = create_engine(
+            config.attributes.get("connection_url") or config.get_main_option("sqlalchemy.url")
+        )
         with engine.begin() as connection:
             _migrate(connection)
         return
