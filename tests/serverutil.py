@@ -53,18 +53,18 @@ class RunningServer:
         return self._creds
 
     def env(self) -> dict[str, str]:
-        """The environment a user's shell would have after `eval "$(openmaker env)"`."""
+        """The environment a user's shell has after `eval "$(openmaker env)"` (the same lines)."""
+        from openmaker.cli import env_lines
+        from openmaker.config import Settings
+
         env = dict(os.environ)
-        env.update(
-            AWS_ENDPOINT_URL=self.endpoint,
-            AWS_ACCESS_KEY_ID=self.access_key,
-            AWS_SECRET_ACCESS_KEY=self.secret_key,
-            AWS_DEFAULT_REGION=REGION,
-            OPENMAKER_HOME=str(self.home),
-            SAGEMAKER_USER_CONFIG_OVERRIDE=str(self.home / "sagemaker-config.yaml"),
-        )
         env.pop("AWS_PROFILE", None)
         env.pop("AWS_SESSION_TOKEN", None)
+        for line in env_lines(Settings(home=self.home)):
+            name, _, value = line.removeprefix("export ").partition("=")
+            value = value.strip('"').replace("${PYTHONPATH:+:$PYTHONPATH}", f":{env['PYTHONPATH']}" if env.get("PYTHONPATH") else "")
+            env[name] = value
+        env["OPENMAKER_HOME"] = str(self.home)
         return env
 
     def client(self, service: str, **kwargs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import anyio.to_thread
@@ -26,6 +27,36 @@ from openmaker.services.s3.common import (
 from openmaker.storage import errors
 from openmaker.storage.objects import BlobWriter, ObjectInfo
 
+# Bodies are handed to the writer in pieces of about this size, each hashed and written in a worker
+# thread while the event loop receives the next one (hashlib and file writes release the GIL).
+WRITE_BATCH = 1024 * 1024
+
+
+async def _pipe_into(writer: BlobWriter, body: Any) -> None:
+    """Feed a streaming body to ``writer``, overlapping receiving with hashing and writing."""
+    loop = asyncio.get_running_loop()
+    pending: asyncio.Future | None = None
+    batch: list[bytes] = []
+    batched = 0
+    try:
+        async for chunk in body:
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= WRITE_BATCH:
+                data = b"".join(batch)
+                batch.clear()
+                batched = 0
+                if pending is not None:
+                    await pending
+                pending = loop.run_in_executor(None, writer.write, data)
+    finally:
+        if pending is not None:
+            await asyncio.wait([pending])
+    if pending is not None:
+        pending.result()
+    if batch:
+        writer.write(b"".join(batch))
+
 
 async def receive_body(ctx: RequestContext, params: dict, plan: ChecksumPlan) -> BlobWriter:
     """Stream the request body into a new writer and check its digests; aborted on any error."""
@@ -37,8 +68,7 @@ async def receive_body(ctx: RequestContext, params: dict, plan: ChecksumPlan) ->
         elif isinstance(body, str):
             writer.write(body.encode())
         elif body is not None:
-            async for chunk in body:
-                writer.write(chunk)
+            await _pipe_into(writer, body)
         declared = params.get("ContentLength")
         if declared is not None and body is not None and not plan.trailer and declared != writer.size \
                 and "aws-chunked" not in ctx.request.headers.get("content-encoding", ""):
