@@ -1,9 +1,8 @@
-"""aws-chunked decoding, chunk and trailer signatures, length/hash guards, and checksums."""
+"""aws-chunked decoding, chunk and trailer signatures, length and hash guards."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import os
@@ -16,10 +15,11 @@ from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from openmaker.aws import checksums, chunked, sigv4
+from openmaker.aws import chunked, sigv4
 from openmaker.aws.errors import AwsError
 from openmaker.aws.request import HttpRequest
 from openmaker.aws.streams import RequestBody
+from openmaker.storage.hashing import checksum_of
 
 KEY, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 EMPTY = hashlib.sha256(b"").hexdigest()
@@ -117,7 +117,7 @@ def test_signed_chunks_decode_in_any_piece_size(piece):
 @pytest.mark.parametrize("piece", [1, 7, 65536])
 def test_signed_trailer(piece):
     data = [os.urandom(9000), os.urandom(10)]
-    crc = checksums.checksum_of("CRC32", b"".join(data))
+    crc = checksum_of("CRC32", b"".join(data))
     request, body = signed_streaming_request(data, trailer={"x-amz-checksum-crc32": crc})
     decoded = verified_body(request, body, piece)
     assert read(decoded) == b"".join(data)
@@ -220,7 +220,7 @@ def test_botocore_unsigned_trailer_put(piece):
     signing = sigv4.verify(req, auth, SECRET, service_kind="s3")
     body = chunked.wrap_s3_body(req, signing)
     assert read(body) == data
-    assert body.trailers == {"x-amz-checksum-crc32": checksums.checksum_of("CRC32", data)}
+    assert body.trailers == {"x-amz-checksum-crc32": checksum_of("CRC32", data)}
     assert chunked.strip_aws_chunked(req.headers.get("content-encoding")) is None
 
 
@@ -255,43 +255,3 @@ def test_plain_body_guards():
 def test_strip_aws_chunked():
     assert chunked.strip_aws_chunked("gzip,aws-chunked") == "gzip"
     assert chunked.strip_aws_chunked("aws-chunked") is None
-
-
-# ----------------------------------------------------------------- checksums
-
-
-def test_checksum_check_values():
-    check = b"123456789"
-    assert checksums.new_checksum("CRC32").digest().hex() == "00000000"
-    values = {
-        name: base64.b64decode(checksums.checksum_of(name, check)).hex() for name in checksums.ALGORITHMS
-    }
-    assert values["CRC32"] == "cbf43926"
-    assert values["CRC32C"] == "e3069283"
-    assert values["CRC64NVME"] == "ae8b14860a799888"
-    assert values["SHA1"] == hashlib.sha1(check).hexdigest()
-    assert values["SHA256"] == hashlib.sha256(check).hexdigest()
-    assert checksums.checksum_of("MD5", check) == base64.b64encode(hashlib.md5(check).digest()).decode()
-
-
-@pytest.mark.parametrize("name", ["CRC32", "CRC32C", "CRC64NVME", "SHA256"])
-def test_checksums_are_incremental(name):
-    data = os.urandom(100_003)
-    hasher = checksums.new_checksum(name)
-    for i in range(0, len(data), 4099):
-        hasher.update(memoryview(data)[i : i + 4099])
-    assert checksums.b64digest(hasher) == checksums.checksum_of(name, data)
-
-
-def test_checksum_names_and_combine():
-    assert checksums.header_name("crc64nvme") == "x-amz-checksum-crc64nvme"
-    assert checksums.algorithm_of_header("X-Amz-Checksum-CRC32C") == "CRC32C"
-    assert checksums.algorithm_of_header("x-amz-checksum-algorithm") is None
-    a, b = os.urandom(1000), os.urandom(777)
-    for name in ("CRC32", "CRC32C", "CRC64NVME"):
-        combined = checksums.combine_crc(
-            name, checksums.checksum_of(name, a), checksums.checksum_of(name, b), len(b)
-        )
-        assert combined == checksums.checksum_of(name, a + b)
-    with pytest.raises(ValueError):
-        checksums.new_checksum("CRC16")

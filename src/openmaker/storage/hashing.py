@@ -1,8 +1,8 @@
-"""Incremental checksums of S3's flexible-checksum algorithms, kept inside storage.
+"""Incremental checksums of S3's flexible-checksum algorithms.
 
-Values are what S3 returns: base64 of the big-endian digest. CRC32C uses the ``crc32c`` package
-(hardware accelerated); CRC64NVME has a table-driven pure-Python fallback because no package here
-provides it, which is slow (a few MB/s) but only used when a client asks for it.
+Values are what S3 returns: base64 of the big-endian digest. CRC32 comes from ``zlib``; CRC32C and
+CRC64NVME from ``anycrc`` (a small C extension, zlib licence), because a pure-Python CRC would
+dominate a large upload.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import hashlib
 import zlib
 from typing import Protocol
 
-import crc32c as _crc32c
+import anycrc
 
 ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 
@@ -33,47 +33,21 @@ class _Crc32:
         return self._crc.to_bytes(4, "big")
 
 
-class _Crc32c:
-    def __init__(self) -> None:
+_CRC32C = anycrc.Model("CRC32C")
+_CRC64NVME = anycrc.Model("CRC64-NVME")
+
+
+class _AnyCrc:
+    def __init__(self, model: anycrc.Model, width: int) -> None:
+        self._model = model
+        self._width = width
         self._crc = 0
 
     def update(self, data: bytes) -> None:
-        self._crc = _crc32c.crc32c(data, self._crc)
+        self._crc = self._model.calc(data, self._crc)
 
     def digest(self) -> bytes:
-        return self._crc.to_bytes(4, "big")
-
-
-def _crc64_table() -> list[int]:
-    poly = 0x9A6C9329AC4BC9B5  # reflected CRC-64/NVME polynomial
-    table = []
-    for i in range(256):
-        crc = i
-        for _ in range(8):
-            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC64_TABLE: list[int] | None = None
-
-
-class _Crc64Nvme:
-    def __init__(self) -> None:
-        global _CRC64_TABLE
-        if _CRC64_TABLE is None:
-            _CRC64_TABLE = _crc64_table()
-        self._table = _CRC64_TABLE
-        self._crc = 0xFFFFFFFFFFFFFFFF
-
-    def update(self, data: bytes) -> None:
-        crc, table = self._crc, self._table
-        for byte in data:
-            crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-        self._crc = crc
-
-    def digest(self) -> bytes:
-        return (self._crc ^ 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
+        return self._crc.to_bytes(self._width, "big")
 
 
 def new_hasher(algorithm: str) -> Hasher:
@@ -82,9 +56,9 @@ def new_hasher(algorithm: str) -> Hasher:
     if algorithm == "CRC32":
         return _Crc32()
     if algorithm == "CRC32C":
-        return _Crc32c()
+        return _AnyCrc(_CRC32C, 4)
     if algorithm == "CRC64NVME":
-        return _Crc64Nvme()
+        return _AnyCrc(_CRC64NVME, 8)
     if algorithm == "SHA1":
         return hashlib.sha1()
     if algorithm == "SHA256":
