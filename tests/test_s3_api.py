@@ -99,6 +99,16 @@ def test_put_get_head(s3, bucket: str) -> None:
     assert code_of(exc) == "404"
 
 
+def _reference_crc32c(data: bytes) -> int:
+    """Bit-by-bit CRC-32C (Castagnoli, reflected): an independent reference for small inputs."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
 def test_checksums_roundtrip(s3, bucket: str) -> None:
     data = os.urandom(100_000)
     put = s3.put_object(Bucket=bucket, Key="c", Body=data, ChecksumAlgorithm="CRC32")
@@ -108,9 +118,8 @@ def test_checksums_roundtrip(s3, bucket: str) -> None:
     sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
     s3.put_object(Bucket=bucket, Key="s", Body=data, ChecksumSHA256=sha)
     assert s3.head_object(Bucket=bucket, Key="s", ChecksumMode="ENABLED")["ChecksumSHA256"] == sha
-    import crc32c
-
-    c32c = base64.b64encode(crc32c.crc32c(data).to_bytes(4, "big")).decode()
+    c32c = base64.b64encode(_reference_crc32c(data[:2000]).to_bytes(4, "big")).decode()
+    data = data[:2000]
     s3.put_object(Bucket=bucket, Key="c32c", Body=data, ChecksumCRC32C=c32c)
     assert s3.head_object(Bucket=bucket, Key="c32c", ChecksumMode="ENABLED")["ChecksumCRC32C"] == c32c
 

@@ -163,8 +163,10 @@ def _now() -> datetime:
 
 def _utc(value: datetime | None) -> datetime | None:
     """SQLite forgets the zone of a stored datetime; every stored datetime is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
+    if value is None:
+        return None
+    if value.tzinfo is not None:  # PostgreSQL answers in the session's zone
+        return value.astimezone(UTC)
     return value.replace(tzinfo=UTC)
 
 

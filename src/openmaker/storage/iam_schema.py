@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openmaker.storage.db import Base
+from openmaker.storage.db import Base, binary_string
 
 
 class IamUser(Base):
@@ -23,7 +23,7 @@ class IamUser(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # AIDA...
     account_id: Mapped[str] = mapped_column(String(12))
     name: Mapped[str] = mapped_column(String(64))
-    name_key: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(binary_string(64))
     path: Mapped[str] = mapped_column(String(512), default="/")
     arn: Mapped[str] = mapped_column(String(1024))
     create_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -36,7 +36,7 @@ class IamRole(Base):
     role_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # AROA...
     account_id: Mapped[str] = mapped_column(String(12))
     name: Mapped[str] = mapped_column(String(64))
-    name_key: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(binary_string(64))
     path: Mapped[str] = mapped_column(String(512), default="/")
     arn: Mapped[str] = mapped_column(String(1024))
     assume_role_policy: Mapped[str] = mapped_column(Text)  # verbatim, as the client sent it
@@ -53,7 +53,7 @@ class IamRolePolicyAttachment(Base):
     role_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("iam_roles.role_id", ondelete="CASCADE"), primary_key=True
     )
-    policy_arn: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    policy_arn: Mapped[str] = mapped_column(binary_string(2048), primary_key=True)
     attached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -65,7 +65,7 @@ class IamRoleInlinePolicy(Base):
     role_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("iam_roles.role_id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(binary_string(128), primary_key=True)
     document: Mapped[str] = mapped_column(Text)
 
 

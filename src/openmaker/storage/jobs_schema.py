@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openmaker.storage.db import Base
+from openmaker.storage.db import Base, binary_string
 
 
 class JobRow(Base):
@@ -26,7 +26,7 @@ class JobRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))  # TrainingJob, ProcessingJob, TransformJob, ...
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(binary_string(128))
     account_id: Mapped[str] = mapped_column(String(12))
     region: Mapped[str] = mapped_column(String(32))
     arn: Mapped[str] = mapped_column(String(512))
@@ -47,5 +47,5 @@ class TagRow(Base):
     __tablename__ = "sagemaker_tags"
 
     arn: Mapped[str] = mapped_column(String(512), primary_key=True)
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(binary_string(128), primary_key=True)
     value: Mapped[str] = mapped_column(String(256), default="")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openmaker.storage.db import Base
+from openmaker.storage.db import Base, NulEscapedText, binary_string
 
 # SQLite only makes INTEGER PRIMARY KEY an alias of the rowid (autoincrementing); BigInteger there.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -23,7 +23,7 @@ class LogGroup(Base):
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(String(12))
     region: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(512))
+    name: Mapped[str] = mapped_column(binary_string(512))
     creation_time: Mapped[int] = mapped_column(BigInteger)
     retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -35,7 +35,7 @@ class LogStream(Base):
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("log_groups.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(512))
+    name: Mapped[str] = mapped_column(binary_string(512))
     creation_time: Mapped[int] = mapped_column(BigInteger)
     first_event_timestamp: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     last_event_timestamp: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -53,4 +53,4 @@ class LogEvent(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     timestamp: Mapped[int] = mapped_column(BigInteger)
     ingestion_time: Mapped[int] = mapped_column(BigInteger)
-    message: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text().with_variant(NulEscapedText(), "postgresql"))

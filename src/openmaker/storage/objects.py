@@ -229,7 +229,7 @@ def _now() -> datetime:
 
 
 def _aware(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def _quote(etag: str) -> str:

@@ -18,21 +18,23 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openmaker.storage.db import Base
+from openmaker.storage.db import Base, NulEscapedString, binary_string
 
-# Object keys: up to 1024 UTF-8 bytes, compared bytewise.
-KeyType = String(1024).with_variant(String(1024, collation="C"), "postgresql")
+# Object keys: up to 1024 UTF-8 bytes, compared bytewise. On PostgreSQL NUL is escaped (see
+# NulEscapedString), which may double the length.
+KeyType = String(1024).with_variant(NulEscapedString(2048, collation="C"), "postgresql")
 
 
 class BucketRow(Base):
     __tablename__ = "s3_buckets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(63), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(binary_string(63), unique=True, nullable=False)
     owner: Mapped[str] = mapped_column(String(64), nullable=False)
     region: Mapped[str] = mapped_column(String(32), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
@@ -63,7 +65,7 @@ class ObjectVersionRow(Base):
     size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     etag: Mapped[str | None] = mapped_column(String(80))  # unquoted: "<md5 hex>" or "<hex>-<N>"
     blob: Mapped[str | None] = mapped_column(String(200))  # path relative to the store root
-    content_type: Mapped[str | None] = mapped_column(String(256))
+    content_type: Mapped[str | None] = mapped_column(Text)  # as sent: no length limit
     user_metadata: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     headers: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)  # Content-Encoding...
     checksum_algorithm: Mapped[str | None] = mapped_column(String(16))
@@ -83,7 +85,7 @@ class UploadRow(Base):
     bucket_id: Mapped[int] = mapped_column(ForeignKey("s3_buckets.id", ondelete="CASCADE"), nullable=False)
     key: Mapped[str] = mapped_column(KeyType, nullable=False)
     initiated: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-    content_type: Mapped[str | None] = mapped_column(String(256))
+    content_type: Mapped[str | None] = mapped_column(Text)  # as sent: no length limit
     user_metadata: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     headers: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     checksum_algorithm: Mapped[str | None] = mapped_column(String(16))

@@ -40,7 +40,7 @@ def upgrade() -> None:
         "sagemaker_jobs",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
-        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("name", sa.String(length=128).with_variant(sa.String(length=128, collation="C"), "postgresql"), nullable=False),
         sa.Column("account_id", sa.String(length=12), nullable=False),
         sa.Column("region", sa.String(length=32), nullable=False),
         sa.Column("arn", sa.String(length=512), nullable=False),
@@ -65,7 +65,7 @@ def upgrade() -> None:
     op.create_table(
         "sagemaker_tags",
         sa.Column("arn", sa.String(length=512), nullable=False),
-        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("key", sa.String(length=128).with_variant(sa.String(length=128, collation="C"), "postgresql"), nullable=False),
         sa.Column("value", sa.String(length=256), nullable=False),
         sa.PrimaryKeyConstraint("arn", "key"),
     )
