@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from openmaker.cli_jobs import jobs_app, logs_command
 from openmaker.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_home
 from openmaker.credentials import ensure_root_credentials
 from openmaker.sdk import shim_path
@@ -109,6 +110,72 @@ def env(
     """Print export lines for AWS_ENDPOINT_URL, the credentials, the region and the SDK's telemetry opt-out."""
     for line in env_lines(_settings(home or default_home())):
         typer.echo(line)
+
+
+images_app = typer.Typer(help="Register your own images (there is no Docker: an image is a command).", no_args_is_help=True)
+app.add_typer(images_app, name="images")
+
+
+@images_app.command("add")
+def images_add(
+    name: str = typer.Argument(..., help="Image name or URI, e.g. my-algo:latest (account and region are ignored)."),
+    entrypoint: str = typer.Option(..., help='Command that plays the ENTRYPOINT, e.g. "python3 train.py".'),
+    workdir: Path = typer.Option(None, help="Directory the command runs in (the image's WORKDIR, its code)."),
+    serve_entrypoint: str = typer.Option(None, help="Command for endpoints, if different from --entrypoint."),
+    pass_role: bool = typer.Option(False, help='Append "train"/"serve" as Docker does for an ENTRYPOINT.'),
+    home: Path = typer.Option(None, envvar="OPENMAKER_HOME", help="Data directory (default ~/.openmaker)."),
+) -> None:
+    """Register (or replace) a local image."""
+    import shlex
+
+    from openmaker.storage.images import ImageRegistry, RegisteredImage
+
+    argv = shlex.split(entrypoint)
+    if not argv:
+        raise typer.BadParameter("--entrypoint must not be empty")
+    image = RegisteredImage(
+        name=name,
+        entrypoint=argv,
+        workdir=str(workdir.expanduser().resolve()) if workdir else None,
+        serve_entrypoint=shlex.split(serve_entrypoint) if serve_entrypoint else None,
+        pass_role=pass_role,
+    )
+    saved = ImageRegistry(_settings(home).home).add(image)
+    typer.echo(f"registered {saved.name}: {shlex.join(saved.entrypoint)}")
+
+
+@images_app.command("ls")
+def images_ls(
+    home: Path = typer.Option(None, envvar="OPENMAKER_HOME", help="Data directory (default ~/.openmaker)."),
+) -> None:
+    """List registered images."""
+    import shlex
+
+    from openmaker.storage.images import ImageRegistry
+
+    for image in ImageRegistry(_settings(home).home).list():
+        serve = f"  serve: {shlex.join(image.serve_entrypoint)}" if image.serve_entrypoint else ""
+        workdir = f"  workdir: {image.workdir}" if image.workdir else ""
+        typer.echo(f"{image.name}\t{shlex.join(image.entrypoint)}{workdir}{serve}")
+
+
+@images_app.command("rm")
+def images_rm(
+    name: str = typer.Argument(..., help="Registered image name."),
+    home: Path = typer.Option(None, envvar="OPENMAKER_HOME", help="Data directory (default ~/.openmaker)."),
+) -> None:
+    """Remove a registered image."""
+    from openmaker.storage.images import ImageRegistry
+
+    if not ImageRegistry(_settings(home).home).remove(name):
+        typer.echo(f"no registered image named {name}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"removed {name}")
+
+
+# `openmaker jobs ls` and `openmaker logs`: API clients of the running server (see cli_jobs).
+app.add_typer(jobs_app, name="jobs")
+app.command("logs")(logs_command)
 
 
 if __name__ == "__main__":

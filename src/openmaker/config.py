@@ -30,6 +30,11 @@ class Settings:
     database_url: str | None = os.environ.get("OPENMAKER_DATABASE_URL")
     insecure: bool = os.environ.get("OPENMAKER_INSECURE", "") not in ("", "0", "false")
     fsync: bool = os.environ.get("OPENMAKER_FSYNC", "") not in ("", "0", "false")
+    # Engine capacity: jobs run while their instances fit in ``slots`` (each instance takes
+    # ``slot_size`` slots); the rest wait in order. ``stop_grace``: seconds between SIGTERM and SIGKILL.
+    slots: int = int(os.environ.get("OPENMAKER_SLOTS") or os.cpu_count() or 1)
+    slot_size: int = int(os.environ.get("OPENMAKER_SLOT_SIZE") or 1)
+    stop_grace: float = float(os.environ.get("OPENMAKER_STOP_GRACE") or 5)
 
     @property
     def db_url(self) -> str:

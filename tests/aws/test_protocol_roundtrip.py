@@ -271,4 +271,4 @@ def test_errors_parse_with_code_and_message(service: str) -> None:
 
 def test_every_served_service_loads() -> None:
     for service in specs.SERVED:
-        assert specs.protocol(service) in ("json", "query", "rest-json", "rest-xml")
+        assert specs.protocol(service) in ("json", "query", "rest-json", "rest-xml", specs.CBOR)

@@ -30,15 +30,20 @@ def parse(request: HttpRequest) -> tuple[sigv4.AuthInfo | None, sigv4.MalformedA
         return None, error
 
 
-def kind(service: str) -> sigv4.ServiceKind:
-    return sigv4.kind_for_protocol(specs.protocol(service), service)
+def kind(service: str, protocol: str | None = None) -> sigv4.ServiceKind:
+    """The error family of ``service`` as reached by ``protocol`` (default: the model's protocol)."""
+    return sigv4.kind_for_protocol(protocol or specs.protocol(service), service)
 
 
 async def authenticate(
-    gateway: Gateway, request: HttpRequest, service: str, info: sigv4.AuthInfo | None
+    gateway: Gateway,
+    request: HttpRequest,
+    service: str,
+    info: sigv4.AuthInfo | None,
+    protocol: str | None = None,
 ) -> tuple[Principal | None, str | None]:
     """Verify the signature (unless the server is insecure) and return the signer and its region."""
-    service_kind = kind(service)
+    service_kind = kind(service, protocol)
     credential = gateway.lookup(info.access_key_id) if info else None
     region = info.region if info and info.region else None
     if gateway.insecure:

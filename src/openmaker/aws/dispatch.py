@@ -53,15 +53,17 @@ class Gateway:
     async def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = new_request_id()
         service: str | None = None
+        protocol: str | None = None  # the request's, for a service reachable by several
         head = request.method.upper() == "HEAD"
         try:
             info, malformed = auth.parse(request)
             form = await _read_form(request, info.service if info else None)
             service = routing.find_service(request, info.service if info else None, form)
+            protocol = routing.request_protocol(service, request, form)
             if malformed is not None and not self.insecure:
-                raise malformed.as_kind(auth.kind(service))
-            principal, region = await auth.authenticate(self, request, service, info)
-            operation, params = await parsers.parse(service, request, form)
+                raise malformed.as_kind(auth.kind(service, protocol))
+            principal, region = await auth.authenticate(self, request, service, info, protocol)
+            operation, params = await parsers.parse(service, request, form, protocol)
             validate.validate(service, operation.input_shape, params)
             fn = handlers.get_handler(service, operation.name)
             if fn is None:
@@ -80,16 +82,20 @@ class Gateway:
                 result = await fn(ctx, params)
             else:
                 result = await anyio.to_thread.run_sync(fn, ctx, params)
-            response = serialize(service, operation, result, request_id)
+            response = serialize(service, operation, result, request_id, protocol)
             if ctx.response_status is not None:
                 response.status = ctx.response_status
             response.headers.update(ctx.response_headers)
             return response
         except AwsError as error:
-            return serialize_error(service or _guess_service(request), error, request_id, head=head)
+            return serialize_error(
+                service or _guess_service(request), error, request_id, head=head, protocol=protocol
+            )
         except Exception:
             log.exception("unhandled error in %s %s", request.method, request.raw_path)
-            return serialize_error(service or _guess_service(request), InternalError(), request_id, head=head)
+            return serialize_error(
+                service or _guess_service(request), InternalError(), request_id, head=head, protocol=protocol
+            )
 
 
 def _guess_service(request: HttpRequest) -> str:

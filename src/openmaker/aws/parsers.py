@@ -1,4 +1,4 @@
-"""Requests → (operation, params) for the json, query, rest-json and rest-xml protocols.
+"""Requests → (operation, params) for the json, query, rest-json, rest-xml and RPC v2 CBOR protocols.
 
 The result is what the boto3 client method would have been called with: botocore member names,
 Python types (datetime for timestamps, bytes for blobs, a :class:`RequestBody` for streaming
@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
+import cbor2
 from botocore.model import OperationModel, Shape, StructureShape
 from botocore.utils import parse_timestamp
 from defusedxml import ElementTree
@@ -20,7 +22,7 @@ from defusedxml import ElementTree
 from openmaker.aws import specs
 from openmaker.aws.errors import AwsError
 from openmaker.aws.request import HttpRequest
-from openmaker.aws.routing import match_rest_operation, uri_label_names
+from openmaker.aws.routing import match_rest_operation, rpc_v2_target, uri_label_names
 
 _MISSING = object()
 
@@ -42,11 +44,16 @@ def _malformed_error(protocol: str, error: _Malformed) -> AwsError:
     return AwsError("SerializationException", f"Invalid value for {error.path}: {error.detail}", 400)
 
 
-async def parse(service: str, request: HttpRequest, form: dict[str, str] | None) -> tuple[OperationModel, dict]:
-    protocol = specs.protocol(service)
+async def parse(
+    service: str, request: HttpRequest, form: dict[str, str] | None, protocol: str | None = None
+) -> tuple[OperationModel, dict]:
+    """``protocol`` is the request's (see ``routing.request_protocol``); default: the model's."""
+    protocol = protocol or specs.protocol(service)
     try:
         if protocol == "json":
             return await _parse_json_rpc(service, request)
+        if protocol == specs.CBOR:
+            return await _parse_rpc_v2_cbor(service, request)
         if protocol == "query":
             return _parse_query(service, request, form if form is not None else request.query)
         return await _parse_rest(service, protocol, request)
@@ -169,6 +176,74 @@ def _from_json(shape: Shape, value: Any, path: str) -> Any:
 
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
+
+
+# --- smithy-rpc-v2-cbor (CloudWatch) ------------------------------------------------------------
+
+
+async def _parse_rpc_v2_cbor(service: str, request: HttpRequest) -> tuple[OperationModel, dict]:
+    target = rpc_v2_target(request)
+    name = target[1] if target else ""
+    operation = specs.operation(service, name)
+    if operation is None:
+        raise AwsError("UnknownOperationException", f"Unknown operation {name!r}.", 404)
+    raw = await request.body.read()
+    if not raw:
+        document: Any = {}
+    else:
+        try:
+            document = cbor2.loads(raw)
+        except (cbor2.CBORDecodeError, ValueError, OverflowError, RecursionError):
+            raise AwsError("SerializationException", "The request body is not valid CBOR.", 400) from None
+    if not isinstance(document, dict):
+        raise AwsError("SerializationException", "The request body must be a CBOR map.", 400)
+    shape = operation.input_shape
+    params = _from_cbor(shape, document, "") if shape is not None else {}
+    return operation, params
+
+
+def _from_cbor(shape: Shape, value: Any, path: str) -> Any:
+    """A decoded CBOR item → the shape's Python type. Differs from JSON only in the scalars: blobs are
+    byte strings, timestamps arrive as tag 1 (decoded to datetime) or plain epoch numbers, and
+    floats may be NaN/Infinity natively."""
+    if value is None:
+        return None
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            raise _Malformed(path or "body", "expected a CBOR map")
+        out = {}
+        for name, member in shape.members.items():
+            key = member.serialization.get("name", name)
+            if value.get(key) is not None:
+                out[name] = _from_cbor(member, value[key], _join(path, name))
+        return out
+    if kind == "list":
+        if not isinstance(value, list):
+            raise _Malformed(path, "expected a CBOR array")
+        return [_from_cbor(shape.member, item, f"{path}.{i}") for i, item in enumerate(value, 1)]
+    if kind == "map":
+        if not isinstance(value, dict):
+            raise _Malformed(path, "expected a CBOR map")
+        return {str(key): _from_cbor(shape.value, item, f"{path}.{key}") for key, item in value.items()}
+    if kind == "timestamp":
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            try:
+                return _timestamp(value)
+            except (OverflowError, OSError, ValueError):
+                pass
+        raise _Malformed(path, "expected a timestamp")
+    if kind == "blob":
+        if not isinstance(value, bytes | bytearray):
+            raise _Malformed(path, "expected a byte string")
+        return bytes(value)
+    if kind in ("float", "double"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Malformed(path, "expected a number")
+        return float(value)
+    return _from_json(shape, value, path)  # string, integer, long, boolean, document
 
 
 # --- query (STS, IAM) ----------------------------------------------------------------------------

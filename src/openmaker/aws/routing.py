@@ -1,7 +1,9 @@
 """Which service and which operation a raw request is for, on one port shared by every service.
 
-Order: the runtime's invocations path, ``X-Amz-Target`` (JSON services), the query ``Action`` with
-its ``Version`` (STS, IAM), the SigV4 credential scope, else S3. For REST services the operation is
+Order: the runtime's invocations path, the Smithy RPC v2 path ``/service/<target prefix>/operation/<Op>``
+(with its ``smithy-protocol`` header), ``X-Amz-Target`` (JSON services), the query ``Action`` with
+its ``Version`` (STS, IAM, CloudWatch), the SigV4 credential scope, else S3. A service whose model lists
+several protocols answers each request in the protocol the request was sent in (:func:`request_protocol`). For REST services the operation is
 found by matching the method, the path template and literal query keys of every operation's
 ``requestUri``, preferring the most specific match.
 """
@@ -20,11 +22,32 @@ from openmaker.aws.errors import AwsError
 from openmaker.aws.request import HttpRequest
 
 RUNTIME_PATH = re.compile(r"^/endpoints/[^/]+/(invocations|invocations-response-stream|async-invocations)$")
+RPC_V2_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<operation>[^/]+)$")
+
+
+def rpc_v2_target(request: HttpRequest) -> tuple[str, str] | None:
+    """(target prefix, operation) of a Smithy RPC v2 request, else None.
+
+    The ``smithy-protocol`` header is required by the protocol and is what tells such a request from
+    an S3 object that happens to live at ``/service/.../operation/...``.
+    """
+    if "smithy-protocol" not in request.headers or request.method.upper() != "POST":
+        return None
+    match = RPC_V2_PATH.match(request.raw_path)
+    if match is None:
+        return None
+    return unquote(match.group("service")), unquote(match.group("operation"))
 
 
 def find_service(request: HttpRequest, signing_service: str | None, form: dict[str, str] | None) -> str:
     if RUNTIME_PATH.match(request.raw_path):
         return "sagemaker-runtime"
+    rpc_v2 = rpc_v2_target(request)
+    if rpc_v2 is not None:
+        service = specs.by_target_prefix().get(rpc_v2[0])
+        if service is None or specs.CBOR not in specs.protocols(service):
+            raise AwsError("UnknownOperationException", f"No service answers {request.raw_path!r}.", 404)
+        return service
     target = request.headers.get("x-amz-target")
     if target:
         prefix = target.split(".", 1)[0]
@@ -37,7 +60,7 @@ def find_service(request: HttpRequest, signing_service: str | None, form: dict[s
         service = specs.by_api_version().get(params.get("Version", ""))
         if service is None and signing_service in specs.by_signing_name():
             service = specs.by_signing_name()[signing_service]
-        if service is None or specs.protocol(service) != "query":
+        if service is None or "query" not in specs.protocols(service):
             raise AwsError("InvalidAction", f"Could not find a service for Action {params['Action']!r}.")
         return service
     if signing_service and signing_service != "s3":
@@ -45,6 +68,20 @@ def find_service(request: HttpRequest, signing_service: str | None, form: dict[s
         if service and specs.protocol(service) in ("rest-json", "rest-xml"):
             return service
     return "s3"
+
+
+def request_protocol(service: str, request: HttpRequest, form: dict[str, str] | None) -> str:
+    """The protocol this request speaks, among those ``service``'s model lists (default first)."""
+    protocols = specs.protocols(service)
+    if len(protocols) == 1:
+        return protocols[0]
+    if specs.CBOR in protocols and rpc_v2_target(request) is not None:
+        return specs.CBOR
+    if "json" in protocols and "x-amz-target" in request.headers:
+        return "json"
+    if "query" in protocols and "Action" in (form if form is not None else request.query):
+        return "query"
+    return protocols[0]
 
 
 @dataclass(frozen=True)

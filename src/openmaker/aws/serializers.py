@@ -1,4 +1,4 @@
-"""Results and errors → HTTP responses for the json, query, rest-json and rest-xml protocols.
+"""Results and errors → HTTP responses for the json, query, rest-json, rest-xml and RPC v2 CBOR protocols.
 
 A handler's result is the dict boto3 would return; each member goes where the output shape puts it
 (status code, headers, payload, body document), with the protocol's encodings for timestamps,
@@ -15,6 +15,7 @@ from email.utils import format_datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+import cbor2
 from botocore.model import OperationModel, Shape
 
 from openmaker.aws import specs
@@ -54,11 +55,16 @@ class HttpResponse:
     body: Body = b""
 
 
-def serialize(service: str, operation: OperationModel, result: dict | None, request_id: str) -> HttpResponse:
-    protocol = specs.protocol(service)
+def serialize(
+    service: str, operation: OperationModel, result: dict | None, request_id: str, protocol: str | None = None
+) -> HttpResponse:
+    """``protocol`` is the request's (see ``routing.request_protocol``); default: the model's."""
+    protocol = protocol or specs.protocol(service)
     result = result or {}
     if protocol == "json":
         return _json_rpc(service, operation, result, request_id)
+    if protocol == specs.CBOR:
+        return _cbor_rpc(operation, result, request_id)
     if protocol == "query":
         return _query(service, operation, result, request_id)
     return _rest(service, protocol, operation, result, request_id)
@@ -132,6 +138,50 @@ def _json_rpc(service: str, operation: OperationModel, result: dict, request_id:
         {"content-type": f"application/x-amz-json-{version}", "x-amzn-requestid": request_id},
         body,
     )
+
+
+# --- smithy-rpc-v2-cbor ---------------------------------------------------------------------------
+
+CBOR_HEADERS = {"content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+
+
+def _to_cbor(shape: Shape | None, value: Any) -> Any:
+    """A result value → what cbor2 encodes as the shape's CBOR type (timestamps become tag 1 epoch
+    seconds through ``datetime_as_timestamp``; doubles stay floats even when integral)."""
+    if value is None or shape is None:
+        return value
+    kind = shape.type_name
+    if kind == "structure":
+        out = {}
+        for name, member in shape.members.items():
+            item = value.get(name)
+            if item is not None:
+                out[member.serialization.get("name", name)] = _to_cbor(member, item)
+        return out
+    if kind == "list":
+        return [_to_cbor(shape.member, item) for item in value]
+    if kind == "map":
+        return {key: _to_cbor(shape.value, item) for key, item in value.items()}
+    if kind == "timestamp":
+        return _as_datetime(value).astimezone(UTC)
+    if kind == "blob":
+        return value if isinstance(value, bytes) else str(value).encode()
+    if kind in ("float", "double"):
+        return float(value)
+    if kind in ("integer", "long"):
+        return int(value)
+    return value
+
+
+def _cbor(document: Any) -> bytes:
+    return cbor2.dumps(document, datetime_as_timestamp=True, timezone=UTC)
+
+
+def _cbor_rpc(operation: OperationModel, result: dict, request_id: str) -> HttpResponse:
+    headers = {**CBOR_HEADERS, "x-amzn-requestid": request_id}
+    shape = operation.output_shape
+    body = _cbor(_to_cbor(shape, result) or {}) if shape is not None else b""
+    return HttpResponse(200, headers, body)
 
 
 # --- xml -----------------------------------------------------------------------------------------
@@ -284,8 +334,10 @@ def _default_namespace(service: str) -> str:
 # --- errors --------------------------------------------------------------------------------------
 
 
-def serialize_error(service: str | None, error: AwsError, request_id: str, *, head: bool = False) -> HttpResponse:
-    protocol = specs.protocol(service) if service else "rest-xml"
+def serialize_error(
+    service: str | None, error: AwsError, request_id: str, *, head: bool = False, protocol: str | None = None
+) -> HttpResponse:
+    protocol = protocol or (specs.protocol(service) if service else "rest-xml")
     headers = dict(error.headers)
     if protocol == "rest-xml":
         headers["x-amz-request-id"] = request_id
@@ -310,9 +362,20 @@ def serialize_error(service: str | None, error: AwsError, request_id: str, *, he
         )
         headers["content-type"] = "text/xml"
         return HttpResponse(error.status, headers, body.encode())
-    document = {"__type": error.code, "message": error.message}
+    error_type = error.code
+    if service and specs.query_compatible(service):
+        # Handlers raise the query code (what every client shows as Error.Code); JSON and CBOR name the
+        # error shape instead and carry the query code in x-amzn-query-error for botocore to map back.
+        error_type = specs.query_error_shapes(service).get(error.code, error.code)
+        kind = "Sender" if error.sender_fault else "Receiver"
+        headers["x-amzn-query-error"] = f"{error.code};{kind}"
+    document = {"__type": error_type, "message": error.message}
     document.update({key: value for key, value in error.fields.items() if value is not None})
-    headers["x-amzn-errortype"] = error.code
+    if protocol == specs.CBOR:
+        headers.update(CBOR_HEADERS)
+        plain = {k: v if isinstance(v, str | int | float | bool) else str(v) for k, v in document.items()}
+        return HttpResponse(error.status, headers, _cbor(plain))
+    headers["x-amzn-errortype"] = error_type
     if protocol == "json":
         version = specs.service_model(service).metadata.get("jsonVersion", "1.1")
         headers["content-type"] = f"application/x-amz-json-{version}"

@@ -16,7 +16,12 @@ from botocore.model import Shape
 from openmaker.aws.errors import AwsError
 
 # The code each service answers validation failures with (default ValidationException).
-ERROR_CODES = {"sts": "ValidationError", "iam": "ValidationError", "logs": "InvalidParameterException"}
+ERROR_CODES = {
+    "sts": "ValidationError",
+    "iam": "ValidationError",
+    "logs": "InvalidParameterException",
+    "cloudwatch": "ValidationError",  # its query code; JSON/CBOR answers name it ValidationException
+}
 
 _MAX_REPORTED = 10
 
