@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The port the SageMaker PyTorch toolkit gives the master host for distributed rendezvous.
+MASTER_PORT = 7777
+
 # SDK-added hyperparameters are framework parameters, not arguments of the user's script. The tuning
 # service adds ``_tuning_objective_metric``; scripts with strict argparse would reject it.
 FRAMEWORK_PREFIX = "sagemaker_"
@@ -200,11 +203,26 @@ class TrainingEnv:
             "SM_OUTPUT_DATA_DIR": str(self.output_data_dir),
             "SM_OUTPUT_INTERMEDIATE_DIR": str(self.output_intermediate_dir),
         }
+        env.update(self.distributed_env(hosts))
         for name, path in self.channel_input_dirs.items():
             env[f"SM_CHANNEL_{name.upper()}"] = path
         for key, value in self.hyperparameters.items():
             env[f"SM_HP_{key.upper().replace('-', '_')}"] = _env_value(value)
         return env
+
+    def distributed_env(self, hosts: list[str]) -> dict[str, str]:
+        """What the framework toolkits set for multi-host jobs: the master's address and port
+        (``torch.distributed``'s env:// rendezvous), using the engine's address map when host names
+        do not resolve (the plain-process executor)."""
+        if len(hosts) < 2 or os.environ.get("MASTER_ADDR"):
+            return {}
+        addresses = json.loads(os.environ.get("OPENMAKER_HOST_ADDRESSES") or "{}")
+        return {
+            "MASTER_ADDR": addresses.get(hosts[0], hosts[0]),
+            "MASTER_PORT": os.environ.get("MASTER_PORT", str(MASTER_PORT)),
+            "WORLD_SIZE": str(len(hosts)),
+            "RANK": str(hosts.index(self.current_host)) if self.current_host in hosts else "0",
+        }
 
     def make_dirs(self) -> None:
         for path in (self.model_dir, self.output_data_dir, self.output_intermediate_dir):
