@@ -260,6 +260,17 @@ class JobStore:
             session.flush()
             return JobRecord.of(row)
 
+    def delete(self, kind: str, name: str) -> JobRecord:
+        """Forget a record (models, endpoint configs, deleted endpoints) and its tags."""
+        with self.db.session() as session:
+            row = session.scalar(select(JobRow).where(self._key(kind, name)))
+            if row is None:
+                raise JobNotFound(name)
+            record = JobRecord.of(row)
+            session.execute(delete(TagRow).where(TagRow.arn == row.arn))
+            session.delete(row)
+            return record
+
     # --- tags ------------------------------------------------------------------------------------
 
     def add_tags(self, arn: str, tags: Iterable[dict[str, str]]) -> None:
