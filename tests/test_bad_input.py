@@ -236,3 +236,51 @@ def test_an_unread_body_does_not_poison_the_connection(server, s3, bucket) -> No
         assert _error(excinfo)[0] == "NoSuchUpload"
         s3.put_object(Bucket=bucket, Key=f"after-{size}", Body=b"ok")  # same pooled connection
         assert s3.get_object(Bucket=bucket, Key=f"after-{size}")["Body"].read() == b"ok"
+
+
+def _signed_raw_put(server, url: str, host: str, body_declared: int, body_sent: bytes) -> None:
+    """Send a signed PUT whose connection closes after ``body_sent`` (of ``body_declared`` bytes)."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="PUT", url=url, data=b"", headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    request.context["client_config"] = Config(s3={"payload_signing_enabled": False})
+    S3SigV4Auth(Credentials(server.access_key, server.secret_key), "s3", "us-east-1").add_auth(request)
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        head = [f"PUT {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {body_declared}"]
+        head += [f"{k}: {v}" for k, v in request.headers.items() if k.lower() not in ("host", "content-length")]
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body_sent)
+    time.sleep(0.5)
+
+
+def test_truncated_multipart_part_stores_nothing(server, s3, bucket) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="big", UploadId=upload, PartNumber=1, Body=b"a" * (5 * 1024 * 1024))
+    url = f"{server.endpoint}/{bucket}/big?partNumber=2&uploadId={upload}"
+    _signed_raw_put(server, url, f"127.0.0.1:{server.port}", 5 * 1024 * 1024, b"b" * 100_000)
+    parts = s3.list_parts(Bucket=bucket, Key="big", UploadId=upload).get("Parts", [])
+    assert [p["PartNumber"] for p in parts] == [1]
+    s3.abort_multipart_upload(Bucket=bucket, Key="big", UploadId=upload)
+
+
+def test_virtual_host_style_addressing(server, s3, bucket) -> None:
+    """`<bucket>.localhost` in the Host header names the bucket (botocore's virtual addressing)."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    host = f"{bucket}.localhost:{server.port}"
+    creds = Credentials(server.access_key, server.secret_key)
+    put = AWSRequest(method="PUT", url=f"http://{host}/vkey", data=b"virtual body")
+    S3SigV4Auth(creds, "s3", "us-east-1").add_auth(put)
+    headers = {k: v for k, v in put.headers.items()}
+    reply = send(f"http://127.0.0.1:{server.port}", "PUT", "/vkey", body=b"virtual body", headers={**headers, "Host": host})
+    assert reply.status == 200, reply.text
+    assert s3.get_object(Bucket=bucket, Key="vkey")["Body"].read() == b"virtual body"
+    get = AWSRequest(method="GET", url=f"http://{host}/?list-type=2")
+    S3SigV4Auth(creds, "s3", "us-east-1").add_auth(get)
+    reply = send(f"http://127.0.0.1:{server.port}", "GET", "/?list-type=2", headers={**dict(get.headers.items()), "Host": host})
+    assert reply.status == 200 and b"<Key>vkey</Key>" in reply.body
