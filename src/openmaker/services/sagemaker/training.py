@@ -42,7 +42,7 @@ def create_training_job(ctx: RequestContext, params: dict) -> dict:
     job_arn = arn(ctx, "training-job", name)
     spec = json_safe({key: value for key, value in params.items() if key != "Tags"})
     try:
-        jobs(ctx).create(KIND, name, job_arn, spec, message="Starting the training job", tags=tags)
+        jobs(ctx).create(KIND, name, job_arn, spec, message="Preparing the instances for training", tags=tags)
     except JobExists:
         raise in_use(
             "Training job names must be unique within an AWS account and region, and a training job "
