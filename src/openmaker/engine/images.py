@@ -119,6 +119,10 @@ class ImageSpec:
             return [*self.entrypoint, role] if self.pass_role and role != "process" else list(self.entrypoint)
         if role == "process":
             return None  # Processing jobs with SageMaker images name their script in ContainerEntrypoint.
+        if role == "serve":
+            # One model server for every SageMaker image: it picks its handlers from
+            # OPENMAKER_FRAMEWORK / OPENMAKER_ALGORITHM (see runtime_env()).
+            return [python, "-m", RUNTIME_MODULES[role]]
         if self.kind == "builtin" or (job_config is not None and self.uses_builtin(job_config)):
             return [python, "-m", ALGORITHMS_MODULE, self.algorithm or self.repository]
         return [python, "-m", RUNTIME_MODULES[role]]

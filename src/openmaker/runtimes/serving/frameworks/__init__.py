@@ -1,0 +1,1 @@
+"""Framework defaults, one module per SageMaker serving container (imported only when that framework serves)."""
