@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def s3(server: RunningServer):
 @pytest.fixture
 def bucket(s3, request: pytest.FixtureRequest) -> str:
     """A fresh bucket for one test, named after it."""
-    name = "t-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:50].strip("-")
+    readable = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:44].strip("-")
+    name = f"t-{readable}-{hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]}"
     s3.create_bucket(Bucket=name)
     return name

@@ -15,21 +15,28 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import openmaker
 from openmaker.engine.executors import Executor, choose_executor
 from openmaker.engine.lifecycle import Run
 from openmaker.engine.processing import ProcessingRun
 from openmaker.engine.runtime import Prepared
 from openmaker.engine.scheduler import Scheduler, Ticket
 from openmaker.engine.training import MESSAGES, TrainingRun
+from openmaker.engine.transform import TransformRun
 
 log = logging.getLogger("openmaker.engine")
 
-RUNS: dict[str, type[Run]] = {"TrainingJob": TrainingRun, "ProcessingJob": ProcessingRun}
+RUNS: dict[str, type[Run]] = {
+    "TrainingJob": TrainingRun,
+    "ProcessingJob": ProcessingRun,
+    "TransformJob": TransformRun,
+}
 RESTART_REASON = (
     "InternalServerError: the openmaker server stopped while this job was running, so the job was "
     "ended; create it again to rerun it"
@@ -47,6 +54,9 @@ class Engine:
         self.runs: dict[tuple[str, str], Run] = {}
         self._lock = threading.Lock()
         self._closed = False
+        from openmaker.engine.hosting.manager import Hosting  # endpoints (their own life cycle)
+
+        self.hosting = Hosting(state)
 
     # --- the API ---------------------------------------------------------------------------------
 
@@ -67,6 +77,7 @@ class Engine:
                     log.exception("could not reap %r", ident)
             self._end_unrun(record, failed=record.status != "Stopping" or record.start_time is not None)
         self._sweep(keep)
+        self.hosting.start()
 
     def submit(self, kind: str, name: str) -> None:
         """Queue a recorded job (kind: "TrainingJob", "ProcessingJob", ...) for running."""
@@ -103,6 +114,7 @@ class Engine:
     def shutdown(self) -> None:
         """Stop scheduling at server shutdown: running jobs are killed and recorded as Failed."""
         self._closed = True
+        self.hosting.shutdown()
         with self._lock:
             runs = list(self.runs.values())
         for run in runs:
@@ -180,19 +192,28 @@ class Engine:
                     shutil.rmtree(job, ignore_errors=True)
 
     def exposed_paths(self, prepared: Prepared) -> list[Path]:
-        """Folders inside the server's home a job needs to see (its interpreter, its environment),
-        re-exposed read-only by the sandbox, which hides the rest of the home."""
+        """What a job's Python needs that the sandbox would hide (its private /tmp and /opt, the
+        server's home): the interpreter and its environment, the server's own interpreter and
+        openmaker's code (an environment's .pth files point there). Re-exposed read-only."""
         home = self.state.settings.home.resolve()
-        candidates = [prepared.python, prepared.bin_dir]
+        candidates = [prepared.python, prepared.bin_dir, str(Path(prepared.bin_dir).parent)]
         candidates += prepared.env.get("PYTHONPATH", "").split(":")
+        candidates += [sys.prefix, sys.base_prefix, str(Path(openmaker.__file__).parents[1]), *sys.path]
         found: set[Path] = set()
-        for text in candidates:
-            if not text:
-                continue
-            try:
-                rel = Path(text).resolve().relative_to(home)
-            except (ValueError, OSError):
-                continue
-            if rel.parts and rel.parts[0] not in SERVER_DATA:
-                found.add(home / rel.parts[0])
+        for text in filter(None, candidates):
+            for path in {Path(text).absolute(), Path(text).resolve()}:
+                found.update(_hidden_part(path, home))
         return sorted(found)
+
+
+def _hidden_part(path: Path, home: Path) -> list[Path]:
+    """The part of ``path`` to re-expose if the sandbox hides it, else nothing."""
+    try:
+        rel = path.relative_to(home)
+    except ValueError:
+        pass
+    else:
+        return [home / rel.parts[0]] if rel.parts and rel.parts[0] not in SERVER_DATA else []
+    if path.parts[1:2] in (("tmp",), ("opt",)) and path.exists():
+        return [path]
+    return []

@@ -34,14 +34,15 @@ class SandboxExecutor:
 
     def command(self, spec: HostLaunch) -> list[str]:
         cmd = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-        cmd += ["--tmpfs", "/dev/shm"]
+        cmd += ["--tmpfs", "/dev/shm", "--tmpfs", "/opt"]
         for device in sorted(glob.glob("/dev/nvidia*")):
             cmd += ["--dev-bind-try", device, device]
         for hidden in spec.hide:
             cmd += ["--tmpfs", str(hidden)]
+        # After every tmpfs above: an interpreter or environment under /tmp or /opt stays visible.
         for exposed in spec.expose:
             cmd += ["--ro-bind-try", str(exposed), str(exposed)]
-        cmd += ["--tmpfs", "/opt", "--bind", str(spec.workspace), "/opt/ml"]
+        cmd += ["--bind", str(spec.workspace), "/opt/ml"]
         for sub in spec.read_only:
             source = spec.workspace / sub
             if source.exists():
