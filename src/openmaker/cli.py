@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from openmaker.cli_capture import capture_app
 from openmaker.cli_jobs import jobs_app, logs_command
 from openmaker.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_home
 from openmaker.credentials import ensure_root_credentials
@@ -176,6 +177,7 @@ def images_rm(
 # `openmaker jobs ls` and `openmaker logs`: API clients of the running server (see cli_jobs).
 app.add_typer(jobs_app, name="jobs")
 app.command("logs")(logs_command)
+app.add_typer(capture_app, name="capture")
 
 
 if __name__ == "__main__":

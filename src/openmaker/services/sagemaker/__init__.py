@@ -1,3 +1,11 @@
 """SageMaker: one module per resource family; importing the package registers their handlers."""
 
-from openmaker.services.sagemaker import processing, tags, training  # noqa: F401
+from openmaker.services.sagemaker import (  # noqa: F401
+    endpoint_configs,
+    endpoints,
+    models,
+    processing,
+    tags,
+    training,
+    transform,
+)
