@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openmaker.engine.engine import _hidden_part
+from openmaker.engine.engine import _hidden_part, _outermost
 from openmaker.engine.executors.base import HostLaunch
 from openmaker.engine.executors.sandbox import SandboxExecutor
 
@@ -37,3 +37,13 @@ def test_exposures_come_after_every_tmpfs(tmp_path: Path) -> None:
     first_expose = cmd.index("--ro-bind-try")
     assert first_expose > last_tmpfs
     assert cmd.index("/opt/ml") > first_expose  # the workspace is mounted last
+
+
+def test_exposures_are_outermost_directories(tmp_path: Path) -> None:
+    venv = tmp_path / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("")
+    other = tmp_path / "src"
+    other.mkdir()
+    assert _outermost({venv, venv / "bin", venv / "bin" / "python", other}) == [venv, other]
+    assert _outermost({venv / "bin" / "python"}) == [venv / "bin"]

@@ -203,7 +203,18 @@ class Engine:
         for text in filter(None, candidates):
             for path in {Path(text).absolute(), Path(text).resolve()}:
                 found.update(_hidden_part(path, home))
-        return sorted(found)
+        return _outermost(found)
+
+
+def _outermost(paths: set[Path]) -> list[Path]:
+    """Directories only, none inside another: bwrap cannot create a mount point inside a read-only
+    bind it already made."""
+    dirs = sorted({path if path.is_dir() else path.parent for path in paths})
+    kept: list[Path] = []
+    for path in dirs:
+        if not any(path.is_relative_to(outer) for outer in kept):
+            kept.append(path)
+    return kept
 
 
 def _hidden_part(path: Path, home: Path) -> list[Path]:
