@@ -1,18 +1,32 @@
-"""The README's main job: start openmaker on its embedded defaults and use it with plain boto3.
+"""The README's main job: the seed workshop's story (a spam filter) end to end on the embedded defaults.
 
-Run with ``bash scripts/demo.sh`` (or ``python -m openmaker.demo``). It starts ``openmaker serve``
-(data in ``~/.openmaker`` unless ``OPENMAKER_HOME`` says otherwise), walks through S3 and CloudWatch
-Logs the way the seed workshop does, and stops the server it started.
+Run with ``bash scripts/demo.sh`` (or ``python -m openmaker.demo``). It starts ``openmaker serve`` (data in
+``~/.openmaker`` unless ``OPENMAKER_HOME`` says otherwise) and then, with plain boto3 as any SageMaker
+user would:
+
+1. checks who it is (STS) and creates a versioned bucket (S3);
+2. uploads the SMS Spam Collection (``../shared/datasets/sms-spam``, else generated messages) split 80/20;
+3. trains a scikit-learn spam classifier (CountVectorizer + MultinomialNB) as a script-mode training job
+   on the scikit-learn image, following its log in CloudWatch Logs and reading its validation accuracy
+   back as a metric;
+4. deploys the model to a real-time endpoint and invokes it with a few messages;
+5. runs a batch transform over a file of messages and shows the ``.out`` file;
+6. deletes the endpoint, its config, the model and the bucket, and stops the server it started.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import random
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -22,7 +36,75 @@ from openmaker.config import DEFAULT_PORT, Settings
 from openmaker.credentials import ensure_root_credentials
 
 console = Console()
-DATASETS = Path(os.environ.get("OPENMAKER_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
+DATASETS = Path(
+    os.environ.get("OPENMAKER_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets")
+)
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+ROLE = "arn:aws:iam::000000000000:role/openmaker-demo"
+INSTANCE = "ml.m5.large"
+
+# The job's script: trains in script mode (SM_CHANNEL_*, SM_MODEL_DIR) and serves with the inference
+# toolkit's functions. Requests: a JSON list of messages, or text with one message per line.
+SCRIPT = r"""
+import argparse, csv, json, os
+
+import joblib
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.naive_bayes import MultinomialNB
+from sklearn.pipeline import make_pipeline
+
+
+def read(directory):
+    with open(os.path.join(directory, os.listdir(directory)[0]), newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [text for _, text in rows], [label for label, _ in rows]
+
+
+def model_fn(model_dir):
+    return joblib.load(os.path.join(model_dir, "model.joblib"))
+
+
+def input_fn(body, content_type):
+    if isinstance(body, bytes):
+        body = body.decode("utf-8")
+    if content_type.startswith("application/json"):
+        return json.loads(body)
+    return [line for line in body.splitlines() if line.strip()]
+
+
+def predict_fn(messages, model):
+    probabilities = model.predict_proba(messages)
+    spam = list(model.classes_).index("spam")
+    return [("spam" if p[spam] >= 0.5 else "ham", round(float(p[spam]), 4)) for p in probabilities]
+
+
+def output_fn(predictions, accept):
+    if accept.startswith("text/csv"):
+        return "".join(f"{label},{p}\n" for label, p in predictions), "text/csv"
+    return json.dumps([{"label": label, "spam_probability": p} for label, p in predictions]), "application/json"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--alpha", type=float, default=1.0)
+    parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR"))
+    parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN"))
+    parser.add_argument("--validation", default=os.environ.get("SM_CHANNEL_VALIDATION"))
+    args = parser.parse_args()
+    texts, labels = read(args.train)
+    model = make_pipeline(CountVectorizer(lowercase=True), MultinomialNB(alpha=args.alpha)).fit(texts, labels)
+    print(f"trained on {len(texts)} messages, vocabulary of {len(model[0].vocabulary_)} words")
+    val_texts, val_labels = read(args.validation)
+    print(f"validation:accuracy={model.score(val_texts, val_labels):.4f}")
+    joblib.dump(model, os.path.join(args.model_dir, "model.joblib"))
+"""
+
+MESSAGES = [
+    "Hey, are we still on for lunch tomorrow?",
+    "WINNER!! You have been selected to receive a £900 prize reward. Call 09061701461 to claim now",
+    "Sorry, I'll call you later, in a meeting",
+    "FREE entry into our weekly competition! Text WIN to 80086 now. T&C apply",
+]
 
 
 def _port_free(port: int) -> bool:
@@ -38,11 +120,14 @@ def _free_port() -> int:
 
 def start_server(settings: Settings) -> subprocess.Popen:
     command = [sys.executable, "-m", "openmaker", "serve", "--port", str(settings.port)]
-    process = subprocess.Popen(command, env=dict(os.environ, OPENMAKER_HOME=str(settings.home)))
+    log = open(settings.home / "demo-server.log", "ab")  # noqa: SIM115  (the server's output, kept out of the story)
+    process = subprocess.Popen(
+        command, env=dict(os.environ, OPENMAKER_HOME=str(settings.home)), stdout=log, stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"openmaker serve exited with status {process.returncode}")
+            raise SystemExit(f"openmaker serve exited with status {process.returncode} (see {log.name})")
         try:
             with urllib.request.urlopen(f"{settings.endpoint_url}/_openmaker/health", timeout=2):
                 return process
@@ -52,12 +137,82 @@ def start_server(settings: Settings) -> subprocess.Popen:
     raise SystemExit("openmaker serve did not become healthy within 60 s")
 
 
-def sample_data() -> tuple[str, bytes]:
-    spam = DATASETS / "sms-spam" / "SMSSpamCollection"
-    if spam.exists():
-        return "sms-spam/SMSSpamCollection", spam.read_bytes()
-    lines = [f"{'spam' if i % 7 == 0 else 'ham'}\tmessage number {i}" for i in range(5000)]
-    return "sms-spam/generated.tsv", ("\n".join(lines) + "\n").encode()
+def spam_data() -> tuple[str, list[tuple[str, str]]]:
+    """(where from, [(label, text)]): the SMS Spam Collection, else generated messages."""
+    path = DATASETS / "sms-spam" / "SMSSpamCollection"
+    if path.exists():
+        rows = [
+            line.split("\t", 1) for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+        ]
+        return str(path), [(label, text) for label, text in rows if label in ("ham", "spam")]
+    # Phrases drawn at random, some words shared by both classes and 3% of labels flipped, so the
+    # classifier has something to learn and something to get wrong.
+    rng = random.Random(7)
+    ham = (
+        ["sorry,", "hey", "ok", "hi mum,", "lol", "yeah"],
+        [
+            "i'll call you later",
+            "see you at the station",
+            "can you pick up bread",
+            "running late",
+            "are we still on for lunch",
+            "free tonight?",
+            "did you win the match",
+            "text me when you're home",
+        ],
+        ["in a meeting", "tomorrow", "x", "after work", "love you", "cheers"],
+    )
+    spam = (
+        ["WINNER!", "URGENT:", "Congratulations!", "FREE entry:", "Hey,"],
+        [
+            "you have won a £{} prize",
+            "claim your free mobile",
+            "your cash reward is waiting",
+            "win a holiday for two",
+            "call me tonight",
+            "text WIN to {}",
+        ],
+        ["call 0906{} now", "reply YES to {}", "T&C apply", "txt STOP to opt out", "see you later"],
+    )
+    rows = []
+    for i in range(3000):
+        label = "spam" if i % 7 == 0 else "ham"
+        parts = [rng.choice(group) for group in (spam if label == "spam" else ham)]
+        text = " ".join(part.replace("{}", str(rng.randint(100, 99999))) for part in parts)
+        if rng.random() < 0.03:
+            label = "ham" if label == "spam" else "spam"
+        rows.append((label, text))
+    return "generated messages (no ../shared/datasets/sms-spam)", rows
+
+
+def tsv(rows: list[tuple[str, str]]) -> bytes:
+    return "".join(f"{label}\t{' '.join(text.split())}\n" for label, text in rows).encode()
+
+
+def wait(
+    describe: Callable[[], dict], key: str, done: tuple[str, ...], what: str, timeout: float = 300
+) -> dict:
+    """Poll ``describe`` every 0.5 s until ``key`` is in ``done``, showing each status as it changes."""
+    seen = None
+    deadline = time.monotonic() + timeout
+    with console.status(what) as status:
+        while True:
+            described = describe()
+            now = described[key]
+            secondary = described.get("SecondaryStatus")
+            label = f"{now} / {secondary}" if secondary else now
+            if label != seen:
+                status.update(f"{what}: {label}")
+                seen = label
+            if now in done:
+                return described
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{what}: still {now} after {timeout:.0f} s")
+            time.sleep(0.5)
+
+
+def step(number: int, title: str) -> None:
+    console.print(f"\n[bold cyan]{number}. {title}[/bold cyan]")
 
 
 def walk_through(settings: Settings) -> None:
@@ -69,77 +224,236 @@ def walk_through(settings: Settings) -> None:
         aws_secret_access_key=creds.secret_access_key,
         region_name=settings.region,
     )
-    s3 = session.client("s3", endpoint_url=settings.endpoint_url)
-    logs = session.client("logs", endpoint_url=settings.endpoint_url)
-    sts = session.client("sts", endpoint_url=settings.endpoint_url)
 
+    def client(name: str):
+        return session.client(name, endpoint_url=settings.endpoint_url)
+
+    s3, sm, runtime, logs, sts = (client(n) for n in ("s3", "sagemaker", "sagemaker-runtime", "logs", "sts"))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    bucket, job, model = f"openmaker-demo-{stamp}", f"spam-{stamp}", f"spam-model-{stamp}"
+
+    step(1, "Who am I, and a versioned bucket")
     identity = sts.get_caller_identity()
-    console.print(f"[bold]1. Who am I?[/bold] {identity['Arn']} (account {identity['Account']})")
-
-    bucket = f"openmaker-demo-{int(time.time())}"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    console.print(f"[bold]2. Bucket[/bold] s3://{bucket} with versioning enabled (as the spam workshop sets up)")
-
-    key, data = sample_data()
-    first = s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="text/tab-separated-values")
-    second = s3.put_object(Bucket=bucket, Key=key, Body=data + b"ham\tone more line\n")
-    console.print(f"[bold]3. Uploaded[/bold] {key}: {len(data):,} bytes, twice -> versions {first['VersionId'][:8]}…, {second['VersionId'][:8]}…")
-
-    head = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-79")["Body"].read().decode(errors="replace")
-    console.print(f"[bold]4. Ranged read[/bold] of the first 80 bytes: {head.splitlines()[0]!r}")
-
-    for i in range(3):
-        s3.put_object(Bucket=bucket, Key=f"train/part-{i}.csv", Body=b"1,0.5,0.25\n")
-    listing = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
-    table = Table("prefix / key", "size")
-    for prefix in listing.get("CommonPrefixes", []):
-        table.add_row(prefix["Prefix"], "")
-    for item in listing.get("Contents", []):
-        table.add_row(item["Key"], f"{item['Size']:,}")
-    console.print("[bold]5. Listing with a delimiter[/bold]")
-    console.print(table)
-
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
-    with urllib.request.urlopen(url) as response:
-        console.print(f"[bold]6. Presigned GET[/bold] by plain HTTP: {len(response.read()):,} bytes")
-
-    group, stream = "/openmaker/demo", f"run-{int(time.time())}"
-    try:
-        logs.create_log_group(logGroupName=group)
-    except logs.exceptions.ResourceAlreadyExistsException:
-        pass
-    logs.create_log_stream(logGroupName=group, logStreamName=stream)
-    now = int(time.time() * 1000)
-    logs.put_log_events(
-        logGroupName=group,
-        logStreamName=stream,
-        logEvents=[{"timestamp": now + i, "message": f"epoch {i}: accuracy={0.9 + i / 100:.2f}"} for i in range(5)],
+    console.print(
+        f"   caller {identity['Arn']}\n   bucket s3://{bucket}, versioning enabled (as the workshop)"
     )
-    events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]
-    console.print(f"[bold]7. CloudWatch Logs[/bold] {group}/{stream}:")
-    for event in events:
-        console.print(f"   {event['message']}")
 
-    versions = s3.list_object_versions(Bucket=bucket)
-    for entry in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
-        s3.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
-    s3.delete_bucket(Bucket=bucket)
-    console.print(f"[bold]8. Clean-up[/bold] every version deleted, bucket {bucket} removed.")
+    try:
+        step(2, "Upload the data")
+        source, rows = spam_data()
+        random.Random(42).shuffle(rows)
+        cut = int(len(rows) * 0.8)
+        s3.put_object(Bucket=bucket, Key="data/train/train.tsv", Body=tsv(rows[:cut]))
+        s3.put_object(Bucket=bucket, Key="data/validation/validation.tsv", Body=tsv(rows[cut:]))
+        spam_count = sum(1 for label, _ in rows if label == "spam")
+        console.print(
+            f"   {len(rows):,} messages ({spam_count:,} spam) from {source}\n"
+            f"   train/train.tsv: {cut:,}, validation/validation.tsv: {len(rows) - cut:,} (under s3://{bucket}/data/)"
+        )
+        code = io.BytesIO()
+        with tarfile.open(fileobj=code, mode="w:gz") as tar:
+            data = SCRIPT.encode()
+            info = tarfile.TarInfo("spam.py")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        s3.put_object(Bucket=bucket, Key="code/sourcedir.tar.gz", Body=code.getvalue())
+        submit = f"s3://{bucket}/code/sourcedir.tar.gz"
+
+        step(3, "Train: CountVectorizer + MultinomialNB, script mode on the scikit-learn image")
+        channel = {"S3DataSource": {"S3DataType": "S3Prefix", "S3DataDistributionType": "FullyReplicated"}}
+        started = time.monotonic()
+        sm.create_training_job(
+            TrainingJobName=job,
+            AlgorithmSpecification={
+                "TrainingImage": IMAGE,
+                "TrainingInputMode": "File",
+                "MetricDefinitions": [
+                    {"Name": "validation:accuracy", "Regex": r"validation:accuracy=([0-9.]+)"}
+                ],
+            },
+            HyperParameters={
+                "alpha": "0.5",
+                "sagemaker_program": json.dumps("spam.py"),
+                "sagemaker_submit_directory": json.dumps(submit),
+            },
+            RoleArn=ROLE,
+            InputDataConfig=[
+                {
+                    "ChannelName": name,
+                    "DataSource": {
+                        "S3DataSource": {**channel["S3DataSource"], "S3Uri": f"s3://{bucket}/data/{name}/"}
+                    },
+                }
+                for name in ("train", "validation")
+            ],
+            OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
+            ResourceConfig={"InstanceType": INSTANCE, "InstanceCount": 1, "VolumeSizeInGB": 1},
+            StoppingCondition={"MaxRuntimeInSeconds": 600},
+        )
+        described = wait(
+            lambda: sm.describe_training_job(TrainingJobName=job),
+            "TrainingJobStatus",
+            ("Completed", "Failed", "Stopped"),
+            f"training job {job}",
+        )
+        if described["TrainingJobStatus"] != "Completed":
+            raise SystemExit(
+                f"the training job ended {described['TrainingJobStatus']}: {described.get('FailureReason')}"
+            )
+        group = "/aws/sagemaker/TrainingJobs"
+        for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")[
+            "logStreams"
+        ]:
+            events = logs.get_log_events(
+                logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True
+            )
+            lines = [
+                e["message"]
+                for e in events["events"]
+                if "trained on" in e["message"] or "validation:" in e["message"]
+            ]
+            console.print(f"   CloudWatch Logs {group}, stream {stream['logStreamName']}:")
+            for line in lines:
+                console.print(f"     [dim]{line}[/dim]")
+        path = " -> ".join(t["Status"] for t in described.get("SecondaryStatusTransitions", []))
+        console.print(f"   {path}")
+        metrics = {m["MetricName"]: m["Value"] for m in described.get("FinalMetricDataList", [])}
+        artifact = described["ModelArtifacts"]["S3ModelArtifacts"]
+        console.print(
+            f"   Completed in {time.monotonic() - started:.1f} s; metric validation:accuracy = "
+            f"[bold green]{metrics.get('validation:accuracy', float('nan')):.4f}[/bold green]\n"
+            f"   model: {artifact.removeprefix(f's3://{bucket}/')}"
+        )
+
+        step(4, "Deploy it to a real-time endpoint")
+        started = time.monotonic()
+        sm.create_model(
+            ModelName=model,
+            ExecutionRoleArn=ROLE,
+            PrimaryContainer={
+                "Image": IMAGE,
+                "ModelDataUrl": artifact,
+                "Environment": {"SAGEMAKER_PROGRAM": "spam.py", "SAGEMAKER_SUBMIT_DIRECTORY": submit},
+            },
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName=model,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": model,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": INSTANCE,
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
+        )
+        sm.create_endpoint(EndpointName=model, EndpointConfigName=model)
+        try:
+            described = wait(
+                lambda: sm.describe_endpoint(EndpointName=model),
+                "EndpointStatus",
+                ("InService", "Failed"),
+                f"endpoint {model}",
+            )
+            if described["EndpointStatus"] != "InService":
+                raise SystemExit(f"the endpoint failed: {described.get('FailureReason')}")
+            console.print(f"   endpoint {model} InService in {time.monotonic() - started:.1f} s")
+
+            step(5, "Invoke it")
+            response = runtime.invoke_endpoint(
+                EndpointName=model,
+                ContentType="application/json",
+                Accept="application/json",
+                Body=json.dumps(MESSAGES),
+            )
+            answers = json.loads(response["Body"].read())
+            table = Table("message", "label", "P(spam)")
+            for message, answer in zip(MESSAGES, answers, strict=True):
+                color = "red" if answer["label"] == "spam" else "green"
+                table.add_row(
+                    message, f"[{color}]{answer['label']}[/{color}]", f"{answer['spam_probability']:.4f}"
+                )
+            console.print(
+                f"   invoke_endpoint with a JSON list -> variant {response['InvokedProductionVariant']}"
+            )
+            console.print(table)
+        finally:
+            sm.delete_endpoint(EndpointName=model)
+            sm.delete_endpoint_config(EndpointConfigName=model)
+
+        step(6, "Batch transform over a file of messages")
+        batch = rows[cut : cut + 8]
+        s3.put_object(
+            Bucket=bucket,
+            Key="batch/messages.txt",
+            Body="".join(" ".join(text.split()) + "\n" for _, text in batch).encode(),
+        )
+        transform = f"spam-batch-{stamp}"
+        started = time.monotonic()
+        sm.create_transform_job(
+            TransformJobName=transform,
+            ModelName=model,
+            BatchStrategy="MultiRecord",
+            TransformInput={
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/batch/"}},
+                "ContentType": "text/plain",
+                "SplitType": "Line",
+            },
+            TransformOutput={
+                "S3OutputPath": f"s3://{bucket}/predictions/",
+                "Accept": "text/csv",
+                "AssembleWith": "Line",
+            },
+            TransformResources={"InstanceType": INSTANCE, "InstanceCount": 1},
+        )
+        described = wait(
+            lambda: sm.describe_transform_job(TransformJobName=transform),
+            "TransformJobStatus",
+            ("Completed", "Failed", "Stopped"),
+            f"transform job {transform}",
+        )
+        if described["TransformJobStatus"] != "Completed":
+            raise SystemExit(f"the transform job failed: {described.get('FailureReason')}")
+        out = s3.get_object(Bucket=bucket, Key="predictions/messages.txt.out")["Body"].read().decode()
+        console.print(f"   Completed in {time.monotonic() - started:.1f} s; predictions/messages.txt.out:")
+        table = Table("message (batch/messages.txt)", "true label", ".out line")
+        for (label, text), line in zip(batch, out.splitlines(), strict=True):
+            table.add_row(text if len(text) <= 70 else text[:67] + "...", label, line)
+        console.print(table)
+        sm.delete_model(ModelName=model)
+    finally:
+        step(7, "Clean up")
+        versions = s3.list_object_versions(Bucket=bucket)
+        for entry in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
+        s3.delete_bucket(Bucket=bucket)
+        left = [e["EndpointName"] for e in sm.list_endpoints(NameContains=stamp)["Endpoints"]]
+        left += [m["ModelName"] for m in sm.list_models(NameContains=stamp)["Models"]]
+        console.print(
+            "   endpoint, endpoint config and model deleted;\n"
+            f"   every object version deleted, bucket {bucket} removed"
+            + (f" [red](still there: {left})[/red]" if left else "")
+        )
 
 
 def main() -> None:
     settings = Settings()
     if not _port_free(settings.port):
         settings.port = _free_port() if settings.port == DEFAULT_PORT else settings.port
-    console.rule("openmaker demo")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    console.rule("openmaker demo: the spam filter, trained, deployed, invoked and batch-transformed")
+    started = time.monotonic()
     process = start_server(settings)
+    console.print(f"openmaker serve on {settings.endpoint_url} (data in {settings.home}), healthy")
     try:
         walk_through(settings)
     finally:
         process.terminate()
         process.wait(timeout=30)
-    console.rule("done")
+    console.rule(f"done in {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":
