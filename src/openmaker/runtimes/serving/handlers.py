@@ -59,10 +59,9 @@ _FRAMEWORKS: dict[str, str | Factory] = {
     "tensorflow": "openmaker.runtimes.serving.frameworks.tensorflow:handlers",
     "mxnet": "openmaker.runtimes.serving.frameworks.generic:handlers",
 }
-_ALGORITHMS: dict[str, str | Factory] = {
-    # sagemaker-xgboost without a script, and the built-in xgboost image, serve the plain model file.
-    "xgboost": "openmaker.runtimes.serving.frameworks.xgboost:algorithm_handlers",
-}
+# Filled by openmaker.runtimes.algorithms (register_serving), imported on first look-up.
+_ALGORITHMS: dict[str, str | Factory] = {}
+_builtins_registered = False
 GENERIC = "openmaker.runtimes.serving.frameworks.generic:handlers"
 
 
@@ -74,7 +73,18 @@ def register_algorithm(name: str, factory: str | Factory) -> None:
     _ALGORITHMS[name.lower()] = factory
 
 
+def _register_builtins() -> None:
+    """The built-in algorithms register their servers themselves; ask them once, lazily."""
+    global _builtins_registered
+    if not _builtins_registered:
+        _builtins_registered = True
+        from openmaker.runtimes.algorithms import register_serving
+
+        register_serving()
+
+
 def has_algorithm(name: str | None) -> bool:
+    _register_builtins()
     return bool(name) and name.lower() in _ALGORITHMS
 
 
@@ -87,6 +97,7 @@ def _resolve(factory: str | Factory) -> Factory:
 
 def handlers_for(env: ServingEnv, framework: str | None = None, algorithm: str | None = None) -> HandlerSet:
     """The defaults for ``algorithm`` if given and registered, else ``framework``, else the toolkit's."""
+    _register_builtins()
     if algorithm and algorithm.lower() in _ALGORITHMS:
         return _resolve(_ALGORITHMS[algorithm.lower()])(env)
     factory = _FRAMEWORKS.get((framework or "").lower(), GENERIC)

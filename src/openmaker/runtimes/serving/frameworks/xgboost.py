@@ -1,16 +1,12 @@
-"""XGBoost defaults (``sagemaker-xgboost-container``), in its two modes.
+"""XGBoost defaults (``sagemaker-xgboost-container``) in framework mode, and the model file loader.
 
 *Framework mode* (a user script): the script's functions over defaults that read the body into a
 ``DMatrix`` (``text/csv``, ``text/libsvm``/``text/x-libsvm``, and here also JSON and NPY), predict with
 ``booster.predict(dmatrix, validate_features=False)`` and encode like the toolkit (CSV one value per
 line, JSON a plain list). The container has no default ``model_fn``; the model file is loaded anyway.
 
-*Algorithm mode* (no script: the built-in algorithm's model): the container's own server. Default
-Accept ``text/csv``; JSON is ``{"predictions": [{"score": …}, …]}`` and JSON Lines one ``{"score": …}``
-a line. CSV changed with the image version: up to 1.3 the answer was the predictions comma-separated on
-one line (what the SDK v1 era notebooks parse with ``np.fromstring(body, sep=",")``), from 1.5-1 one per
-line. Batch transform (``SAGEMAKER_BATCH=true``) always gets one per line with a trailing newline. An
-empty body is 204, an undecodable one 415, a failed prediction 400, an unsupported Accept 406.
+*Algorithm mode* (no script: the built-in algorithm's model) is the algorithm's own server, in
+:mod:`openmaker.runtimes.algorithms.xgboost.serve`; it reuses this module's loader and decoders.
 
 The model file is ``xgboost-model`` (else the first regular file), tried as a pickle first and then with
 ``Booster.load_model`` — the container's order, since older images pickled the Booster.
@@ -19,10 +15,7 @@ The model file is ``xgboost-model`` (else the first regular file), tried as a pi
 from __future__ import annotations
 
 import csv
-import json
 import pickle
-import re
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +23,12 @@ import numpy as np
 
 from openmaker.runtimes.serving import codecs
 from openmaker.runtimes.serving.environment import ServingEnv
-from openmaker.runtimes.serving.errors import BadRequestError, InferenceError, NotAcceptableError
+from openmaker.runtimes.serving.errors import BadRequestError
 from openmaker.runtimes.serving.frameworks import generic
 from openmaker.runtimes.serving.handlers import HandlerSet
 
 MODEL_FILE = "xgboost-model"
 LIBSVM_TYPES = ("text/libsvm", "text/x-libsvm")
-ALGORITHM_ACCEPTS = (codecs.JSON, codecs.JSONLINES, codecs.CSV)
-# The algorithm's CSV answer became one prediction per line in 1.5-1.
-NEWLINE_CSV_FROM = (1, 5)
 
 
 def model_path(model_dir: str) -> Path:
@@ -135,60 +125,3 @@ def predict_fn(data: Any, model: Any) -> Any:
 def framework_handlers(env: ServingEnv) -> HandlerSet:
     return HandlerSet(name="xgboost", model_fn=model_fn, input_fn=input_fn, predict_fn=predict_fn,
                       output_fn=generic.output_fn)
-
-
-# --- algorithm mode -------------------------------------------------------------------------------
-
-
-def _version(text: str | None) -> tuple[int, ...] | None:
-    numbers = re.findall(r"\d+", (text or "").split("-", 1)[0])
-    return tuple(int(n) for n in numbers) if numbers else None
-
-
-class AlgorithmOutput:
-    """The built-in algorithm's encoders, which depend on the image version and batch mode."""
-
-    def __init__(self, env: ServingEnv) -> None:
-        version = _version(env.framework_version)
-        self.batch = env.batch
-        self.newline_csv = version is not None and version >= NEWLINE_CSV_FROM
-
-    def __call__(self, prediction: Any, accept: str) -> tuple[str, str]:
-        values = codecs.to_list(prediction)
-        kind = next((kind for kind in codecs.parse_accept(accept) if kind in ALGORITHM_ACCEPTS), None)
-        if kind is None:
-            raise NotAcceptableError(accept)
-        if self.batch and kind == codecs.CSV:
-            return "\n".join(self._csv_row(value) for value in values) + "\n", kind
-        if kind == codecs.JSON:
-            return json.dumps({"predictions": [{"score": value} for value in values]}), kind
-        if kind == codecs.JSONLINES:
-            return "".join(json.dumps({"score": value}) + "\n" for value in values), kind
-        if self.newline_csv:
-            return "\n".join(self._csv_row(value) for value in values) + "\n", kind
-        return ",".join(self._csv_row(value) for value in values), kind
-
-    @staticmethod
-    def _csv_row(value: Any) -> str:
-        return ",".join(map(str, value)) if isinstance(value, list) else str(value)
-
-
-def algorithm_input_fn(body: bytes | str, content_type: str) -> Any:
-    try:
-        return input_fn(body, content_type)
-    except InferenceError as error:
-        raise InferenceError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, error.message) from error
-
-
-def algorithm_predict_fn(data: Any, model: Any) -> Any:
-    try:
-        return predict_fn(data, model)
-    except Exception as error:
-        raise InferenceError(HTTPStatus.BAD_REQUEST, f"Unable to evaluate payload provided: {error}") from error
-
-
-def algorithm_handlers(env: ServingEnv) -> HandlerSet:
-    return HandlerSet(name="xgboost-algorithm", model_fn=model_fn, input_fn=algorithm_input_fn,
-                      predict_fn=algorithm_predict_fn, output_fn=AlgorithmOutput(env),
-                      default_accept=codecs.CSV, default_content_type=codecs.CSV,
-                      empty_body_status=HTTPStatus.NO_CONTENT)

@@ -1,0 +1,42 @@
+"""The MetricDefinitions SageMaker applies to a built-in algorithm's logs.
+
+A built-in algorithm job names no MetricDefinitions: the service knows the algorithm's own (for XGBoost
+``train:<m>`` and ``validation:<m>`` for every metric it can print, matching its per-round lines
+``[i]#011train-<m>:<v>#011validation-<m>:<v>``), and they are what FinalMetricDataList, CloudWatch and
+tuning objectives like ``validation:auc`` read. The table is the service's knowledge, so it lives here
+beside the image table rather than being imported from the runtime (which the engine only starts).
+"""
+
+from __future__ import annotations
+
+ALGORITHMS_MODULE = "openmaker.runtimes.algorithms"
+NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+
+XGBOOST_METRICS = (
+    "accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "map", "ndcg", "precision",
+    "r2", "recall", "precision_macro", "precision_micro", "recall_macro", "recall_micro", "aft-nloglik",
+    "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik", "interval-regression-accuracy", "logloss", "mae",
+    "mape", "merror", "mlogloss", "mphe", "mse", "poisson-nloglik", "rmse", "rmsle", "tweedie-nloglik",
+)
+
+
+def _rounds(metrics: tuple[str, ...]) -> list[dict[str, str]]:
+    return [{"Name": f"{data}:{metric}", "Regex": rf".*\[[0-9]+\].*#011{data}-{metric}:{NUMBER}.*"}
+            for metric in metrics for data in ("train", "validation")]
+
+
+DEFINITIONS: dict[str, list[dict[str, str]]] = {"xgboost": _rounds(XGBOOST_METRICS)}
+
+
+def algorithm_of(argv: list[str]) -> str | None:
+    """The built-in algorithm a job's command runs (``python -m openmaker.runtimes.algorithms <name>``)."""
+    for index, arg in enumerate(argv[:-1]):
+        if arg == ALGORITHMS_MODULE and index > 0 and argv[index - 1] == "-m":
+            return argv[index + 1]
+    return None
+
+
+def metric_definitions(argv: list[str]) -> list[dict[str, str]]:
+    """The algorithm's MetricDefinitions for a job running ``argv`` (none for other jobs)."""
+    algorithm = algorithm_of(argv)
+    return list(DEFINITIONS.get(algorithm or "", []))
