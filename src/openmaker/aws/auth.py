@@ -61,7 +61,7 @@ async def authenticate(
         _wrap_s3_body(request, signing)
     else:
         body = await request.body.read()
-        request.body = RequestBody.from_bytes(body)
+        request.body = RequestBody(_Once(body), len(body))  # as RequestBody.from_bytes, more cheaply
         sigv4.verify(
             request,
             info,
@@ -94,3 +94,21 @@ def _check_session(kind: str, expected: str | None, sent: str | None, expiration
             raise AwsError("ExpiredToken", "The provided token has expired.", 400)
         code = "ExpiredTokenException" if kind != "query" else "ExpiredToken"
         raise AwsError(code, "The security token included in the request is expired", 400 if kind != "query" else 403)
+
+
+class _Once:
+    """An async iterator over one chunk (no async generator for the event loop to track)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+
+    def __aiter__(self) -> _Once:
+        return self
+
+    async def __anext__(self) -> bytes:
+        data, self._data = self._data, None
+        if data is None:
+            raise StopAsyncIteration
+        return data

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-import uuid
+import os
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,7 +27,7 @@ CredentialLookup = Callable[[str], Credential | None]
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex[:16].upper()
+    return os.urandom(8).hex().upper()  # 16 random upper-case hex digits
 
 
 class Gateway:
@@ -52,6 +52,7 @@ class Gateway:
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = new_request_id()
+        request.request_id = request_id
         service: str | None = None
         protocol: str | None = None  # the request's, for a service reachable by several
         head = request.method.upper() == "HEAD"

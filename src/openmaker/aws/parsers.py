@@ -11,7 +11,9 @@ import base64
 import binascii
 import json
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import cbor2
@@ -307,25 +309,72 @@ def _from_query(shape: Shape, params: dict[str, str], keys: set[str], prefix: st
 # --- rest-json and rest-xml ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _RestPlan:
+    """Where each input member of a REST operation lives, worked out once per operation."""
+
+    members: tuple[tuple[str, Shape, str | None, str], ...]  # (name, shape, location, wire name)
+    uses_query: bool
+    bound_query: frozenset[str]
+    groups: dict[str, str]
+    body_members: tuple[str, ...]
+    payload: str | None
+    payload_mode: str | None  # "stream", "text" (blob/string read whole) or "document"
+
+
+@lru_cache(maxsize=2048)
+def _rest_plan(operation: OperationModel) -> _RestPlan:
+    shape = operation.input_shape
+    members = []
+    body_members = []
+    payload = shape.serialization.get("payload")
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        wire = member.serialization.get("name", name)
+        if location in ("uri", "querystring", "headers", "header"):
+            members.append((name, member, location, wire))
+        elif location is None and name != payload:
+            body_members.append(name)
+    mode = None
+    if payload:
+        member = shape.members[payload]
+        if member.type_name in ("blob", "string") and (
+            member.serialization.get("streaming") or (member.type_name == "blob" and _is_streaming(member))
+        ):
+            mode = "stream"
+        elif member.type_name in ("blob", "string"):
+            mode = "text"
+        else:
+            mode = "document"
+    return _RestPlan(
+        members=tuple(members),
+        uses_query=any(location == "querystring" for _, _, location, _ in members),
+        bound_query=frozenset(
+            wire
+            for _, member, location, wire in members
+            if location == "querystring" and member.type_name != "map"
+        ),
+        groups=uri_label_names(operation),
+        body_members=tuple(body_members),
+        payload=payload,
+        payload_mode=mode,
+    )
+
+
 async def _parse_rest(service: str, protocol: str, request: HttpRequest) -> tuple[OperationModel, dict]:
     operation, labels = match_rest_operation(service, request)
     shape = operation.input_shape
     if shape is None:
         return operation, {}
+    plan = _rest_plan(operation)
     params: dict[str, Any] = {}
-    groups = uri_label_names(operation)
-    query = request.query
-    query_list = request.query_list
+    groups = plan.groups
+    if plan.uses_query:
+        query = request.query
+        query_list = request.query_list
     headers = request.headers
-    bound_query = {
-        member.serialization.get("name", name)
-        for name, member in shape.members.items()
-        if member.serialization.get("location") == "querystring" and member.type_name != "map"
-    }
-    body_members = []
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        wire = member.serialization.get("name", name)
+    bound_query = plan.bound_query
+    for name, member, location, wire in plan.members:
         if location == "uri":
             value = labels.get(groups.get(wire, ""))
             if value is not None:
@@ -341,24 +390,21 @@ async def _parse_rest(service: str, protocol: str, request: HttpRequest) -> tupl
                     params[name] = [_scalar(member.member, value, name) for value in values]
             elif wire in query:
                 params[name] = _scalar(member, query[wire], name)
-        elif location == "headers" or (location == "header" and member.type_name == "map"):
+        elif location == "headers" or member.type_name == "map":
             prefix = wire.lower()
             values = {key[len(prefix) :]: value for key, value in headers.items() if key.startswith(prefix)}
             if values:
                 params[name] = values
-        elif location == "header":
-            if wire.lower() in headers:
-                params[name] = _scalar(member, headers[wire.lower()], name, "header")
-        elif location is None and name != shape.serialization.get("payload"):
-            body_members.append(name)
-    payload = shape.serialization.get("payload")
+        else:  # header
+            header = headers.get(wire.lower())
+            if header is not None:
+                params[name] = _scalar(member, header, name, "header")
+    payload = plan.payload
     if payload:
         member = shape.members[payload]
-        if member.type_name in ("blob", "string") and (
-            member.serialization.get("streaming") or (member.type_name == "blob" and _is_streaming(member))
-        ):
+        if plan.payload_mode == "stream":
             params[payload] = request.body
-        elif member.type_name in ("blob", "string"):
+        elif plan.payload_mode == "text":
             data = await _read_limited(request, member)
             if data:
                 params[payload] = data if member.type_name == "blob" else data.decode("utf-8", "replace")
@@ -366,11 +412,11 @@ async def _parse_rest(service: str, protocol: str, request: HttpRequest) -> tupl
             data = await request.body.read()
             if data.strip():
                 params[payload] = _parse_document(protocol, member, data, payload)
-    elif body_members:
+    elif plan.body_members:
         data = await request.body.read()
         if data.strip():
             document = _parse_document(protocol, shape, data, "body")
-            for name in body_members:
+            for name in plan.body_members:
                 if name in document:
                     params[name] = document[name]
     return operation, params
@@ -381,15 +427,12 @@ def _is_streaming(member: Shape) -> bool:
 
 
 async def _read_limited(request: HttpRequest, member: Shape) -> bytes:
-    """Read a non-streaming blob payload, refusing one larger than the shape allows before reading it."""
+    """Read a non-streaming blob payload, refusing one larger than the shape allows before reading it
+    (in the words of the SageMaker runtime, the one served operation with such a limit)."""
     limit = member.metadata.get("max")
     declared = request.headers.get("content-length")
     if limit is not None and declared and declared.isdigit() and int(declared) > limit:
-        raise AwsError(
-            "ValidationError",
-            f"Received payload of {declared} bytes, which exceeds the limit of {limit} bytes.",
-            413,
-        )
+        raise AwsError("ValidationError", f"Request {request.request_id} has oversize body.", 400)
     return await request.body.read()
 
 

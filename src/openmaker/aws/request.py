@@ -17,6 +17,7 @@ class HttpRequest:
     body: RequestBody
     scheme: str = "http"
     client: str | None = None
+    request_id: str = ""  # set by the gateway; some error messages name it
     virtual_bucket: str | None = None  # S3 virtual-host style: the bucket named by the Host header
     _query: list[tuple[str, str]] | None = field(default=None, repr=False)
 

@@ -27,6 +27,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import quote, unquote
 
@@ -229,6 +230,18 @@ def _guess_kind(request: HttpRequest, scope_service: str | None) -> ServiceKind:
 
 
 def _parse_amz_date(raw: str) -> datetime | None:
+    if len(raw) == 16 and raw[8] == "T" and raw[15] == "Z":
+        # The form every SDK sends (yyyymmddThhmmssZ), read without strptime; anything odd about
+        # it (a month 13, a non-digit) falls through to strptime, which decides as before.
+        digits = raw[:8] + raw[9:15]
+        if digits.isascii() and digits.isdigit():
+            try:
+                return datetime(
+                    int(raw[:4]), int(raw[4:6]), int(raw[6:8]),
+                    int(raw[9:11]), int(raw[11:13]), int(raw[13:15]), tzinfo=UTC,
+                )  # fmt: skip
+            except ValueError:
+                pass
     try:
         return datetime.strptime(raw, ISO_BASIC).replace(tzinfo=UTC)
     except ValueError:
@@ -319,7 +332,12 @@ def _parse_header(request: HttpRequest, header: str, kind: ServiceKind | None) -
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
             False,
         )
-    if amz_date.strftime("%Y%m%d") != scope[1]:
+    day = (
+        f"{amz_date.year}{amz_date.month:02d}{amz_date.day:02d}"
+        if amz_date.year >= 1000
+        else amz_date.strftime("%Y%m%d")
+    )
+    if day != scope[1]:
         raise MalformedAuth(
             kind,
             "The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.",
@@ -443,6 +461,11 @@ def _remove_dot_segments(path: str) -> str:
 
 
 def canonical_uris(raw_path: str, service_kind: ServiceKind) -> list[str]:
+    return list(_canonical_uris(raw_path, service_kind))
+
+
+@lru_cache(maxsize=1024)
+def _canonical_uris(raw_path: str, service_kind: ServiceKind) -> tuple[str, ...]:
     """The canonical URI candidates, most likely first.
 
     S3 signs the path as the client sent it. Clients that encode differently from what they sign
@@ -452,12 +475,14 @@ def canonical_uris(raw_path: str, service_kind: ServiceKind) -> list[str]:
     path = raw_path or "/"
     if _is_s3(service_kind):
         spec = uri_encode(unquote(path), keep_slash=True)
-        return [path] if spec == path else [path, spec]
-    return [quote(_remove_dot_segments(path), safe="/~")]
+        return (path,) if spec == path else (path, spec)
+    return (quote(_remove_dot_segments(path), safe="/~"),)
 
 
 def canonical_query(query_string: str, *, exclude: str | None = None) -> str:
     """Decode every parameter, encode it again per RFC 3986 and sort by name then value."""
+    if not query_string:
+        return ""
     pairs: list[tuple[str, str]] = []
     for part in query_string.split("&"):
         if not part:
@@ -479,7 +504,9 @@ def canonical_headers(headers: dict[str, str], signed_headers: tuple[str, ...]) 
     return "".join(f"{name}:{_trim_all(headers.get(name, ''))}\n" for name in signed_headers)
 
 
+@lru_cache(maxsize=256)
 def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
+    """The derived key; cached, since one client signs every request of a day with the same one."""
     key = hmac.new(f"AWS4{secret_key}".encode(), date.encode(), hashlib.sha256).digest()
     for part in (region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -611,14 +638,16 @@ def verify(
     headers = canonical_headers(request.headers, auth.signed_headers)
     key = signing_key(secret_key, auth.date, auth.region, auth.service)
     first: tuple[str, str] | None = None
-    for uri in canonical_uris(request.raw_path, service_kind):
-        canonical = "\n".join(
-            [request.method.upper(), uri, query, headers, ";".join(auth.signed_headers), payload_hash]
-        )
-        string_to_sign = f"{ALGORITHM}\n{auth.amz_date_raw}\n{auth.scope}\n{_sha256_hex(canonical)}"
+    method = request.method.upper()
+    signed = ";".join(auth.signed_headers)
+    scope = auth.scope
+    provided = auth.signature.lower()
+    for uri in _canonical_uris(request.raw_path, service_kind):
+        canonical = f"{method}\n{uri}\n{query}\n{headers}\n{signed}\n{payload_hash}"
+        string_to_sign = f"{ALGORITHM}\n{auth.amz_date_raw}\n{scope}\n{_sha256_hex(canonical)}"
         expected = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-        if hmac.compare_digest(expected, auth.signature.lower()):
-            return SigningContext(key, auth.signature.lower(), auth.scope, auth.amz_date_raw)
+        if hmac.compare_digest(expected, provided):
+            return SigningContext(key, provided, scope, auth.amz_date_raw)
         first = first or (canonical, string_to_sign)
     assert first is not None
     raise signature_mismatch(

@@ -56,6 +56,19 @@ def validate(service: str, shape: Shape | None, params: dict[str, Any]) -> None:
         raise AwsError(ERROR_CODES.get(service, "ValidationException"), message, 400)
 
 
+# id(structure shape) -> (shape, its required members, its (member, shape, camelCase name)), worked out
+# once: botocore keeps one shape object per model shape, and holding it here keeps its id unique.
+_LAYOUTS: dict[int, tuple[Shape, tuple[str, ...], tuple[tuple[str, Shape, str], ...]]] = {}
+
+
+def _layout(shape: Shape) -> tuple[tuple[str, ...], tuple[tuple[str, Shape, str], ...]]:
+    entry = _LAYOUTS.get(id(shape))
+    if entry is None or entry[0] is not shape:
+        members = tuple((name, member, _camel(name)) for name, member in shape.members.items())
+        entry = _LAYOUTS[id(shape)] = (shape, tuple(shape.required_members), members)
+    return entry[1], entry[2]
+
+
 def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
@@ -79,14 +92,15 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
         if not isinstance(value, dict):
             problems.append(f"Value {_show(value)} at '{where}' failed to satisfy constraint: Member must be a structure")
             return
-        for name in shape.required_members:
+        required, members = _layout(shape)
+        for name in required:
             if value.get(name) is None:
                 member_path = f"{path}.{_camel(name)}" if path else _camel(name)
                 problems.append(f"Value null at '{member_path}' failed to satisfy constraint: Member must not be null")
-        for name, member in shape.members.items():
+        for name, member, camel in members:
             item = value.get(name)
             if item is not None:
-                _check(member, item, f"{path}.{_camel(name)}" if path else _camel(name), problems)
+                _check(member, item, f"{path}.{camel}" if path else camel, problems)
         return
     if kind == "list":
         if not isinstance(value, list):

@@ -38,8 +38,7 @@ async def invoke_endpoint(ctx: RequestContext, params: dict) -> dict:
     if len(body) > MAX_PAYLOAD:
         raise _error(
             "ValidationError",
-            f"Request {ctx.request_id} has oversize body. InvokeEndpoint accepts at most "
-            f"{MAX_PAYLOAD} bytes (6 MB); this one has {len(body)}.",
+            f"Request {ctx.request_id} has oversize body.",
         )
     if params.get("TargetModel") or params.get("InferenceComponentName") or params.get("SessionId"):
         raise _error(

@@ -4,9 +4,10 @@ Per endpoint the router holds a :class:`Route` (its variants and their replicas)
 hosting manager and swapped whole on UpdateEndpoint. A request picks a variant by weight (or the
 ``TargetVariant``), then the least busy healthy replica of it (ties broken round-robin), under one
 short lock that also counts the request in flight, so a drain that starts after a swap sees every
-request that chose the old fleet. The hop is an async ``aiohttp`` POST over a keep-alive pool (one
-connector per event loop, which pools per instance address): no per-request connection set-up and
-no thread hop. For an inference pipeline the containers are called in order, each output and its
+request that chose the old fleet. The hop is an async HTTP/1.1 POST over a keep-alive pool (one pool
+per event loop and instance address; :class:`_Connection` is a bare asyncio protocol with the
+``httptools`` response parser, which costs a fraction of a general-purpose client per request): no
+per-request connection set-up and no thread hop. For an inference pipeline the containers are called in order, each output and its
 content type becoming the next input. No database is read on this path.
 
 Errors are engine exceptions (:class:`RouteError` subclasses); the runtime service words them as
@@ -24,12 +25,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
+import httptools
+from aiohttp.http import SERVER_SOFTWARE
 
 from openmaker.engine.hosting.fleet import Replica, Variant
 
 INVOCATION_TIMEOUT = float(os.environ.get("OPENMAKER_INVOCATION_TIMEOUT") or 60)
 WAIT_FOR_HEALTHY = float(os.environ.get("OPENMAKER_HOSTING_UNAVAILABLE_WAIT") or 10)
+KEEPALIVE_TIMEOUT = 30.0  # an idle pooled connection older than this is closed, not reused
 
 
 class RouteError(Exception):
@@ -101,7 +104,7 @@ class Router:
         self.routes: dict[str, Route] = {}
         self.lock = threading.Lock()
         self._rr = itertools.count()
-        self._sessions: dict[int, aiohttp.ClientSession] = {}
+        self._pools: dict[tuple[int, str], _Pool] = {}
 
     # --- fleet side ------------------------------------------------------------------------------
 
@@ -118,9 +121,9 @@ class Router:
             return sum(r.inflight for r in replicas)
 
     async def close(self) -> None:
-        sessions, self._sessions = self._sessions, {}
-        for session in sessions.values():
-            await session.close()
+        pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            pool.close()
 
     # --- request side ----------------------------------------------------------------------------
 
@@ -236,23 +239,31 @@ class Router:
         call: Invocation,
         first: bool,
     ) -> tuple[int, dict[str, str], bytes]:
-        headers: dict[str, str] = {"Content-Type": content_type or "application/octet-stream"}
+        # The same request line and headers (and order) as the aiohttp client this replaced sent.
+        lines = [
+            f"POST /invocations HTTP/1.1\r\nHost: {instance.url[7:]}",
+            f"Content-Type: {content_type or 'application/octet-stream'}",
+        ]
         if accept:
-            headers["Accept"] = accept
+            lines.append(f"Accept: {accept}")
         if call.custom_attributes:
-            headers["X-Amzn-SageMaker-Custom-Attributes"] = call.custom_attributes
+            lines.append(f"X-Amzn-SageMaker-Custom-Attributes: {call.custom_attributes}")
         if call.inference_id:
-            headers["X-Amzn-SageMaker-Inference-Id"] = call.inference_id
-        session = self._session()
-        timeout = aiohttp.ClientTimeout(total=INVOCATION_TIMEOUT)
+            lines.append(f"X-Amzn-SageMaker-Inference-Id: {call.inference_id}")
+        if not accept:
+            lines.append("Accept: */*")
+        lines.append(_DEFAULT_HEADERS)
+        lines.append(f"Content-Length: {len(body)}\r\n\r\n")
+        head = "\r\n".join(lines)
+        for value in (content_type, accept, call.custom_attributes, call.inference_id):
+            if value and ("\r" in value or "\n" in value or "\x00" in value):
+                raise ValueError("Newline, carriage return or NUL character detected in a request header")
+        pool = self._pool(instance.url)
         for attempt in range(2):
             try:
-                async with session.post(
-                    instance.url + "/invocations", data=body, headers=headers, timeout=timeout
-                ) as response:
-                    data = await response.read()
-                    return response.status, {k.lower(): v for k, v in response.headers.items()}, data
-            except aiohttp.ClientConnectorError:
+                async with asyncio.timeout(INVOCATION_TIMEOUT):
+                    return await pool.request(head.encode("utf-8", "surrogateescape"), body)
+            except _ConnectFailed:
                 if first:
                     raise _NotSent() from None
                 raise ModelFailure(
@@ -262,7 +273,7 @@ class Router:
                     container=name,
                     stream=stream,
                 ) from None
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            except _Disconnected:
                 # A kept-alive connection the server had closed looks the same as a crash; only
                 # a model server that is still alive gets the request again.
                 if attempt == 0 and await _still_alive(instance):
@@ -290,14 +301,160 @@ class Router:
                 ) from None
         raise AssertionError("unreachable")
 
-    def _session(self) -> aiohttp.ClientSession:
+    def _pool(self, url: str) -> _Pool:
+        key = (id(asyncio.get_running_loop()), url)
+        pool = self._pools.get(key)
+        if pool is None:
+            host, _, port = url.removeprefix("http://").rpartition(":")
+            pool = self._pools[key] = _Pool(host, int(port))
+        return pool
+
+
+# --- the hop: a keep-alive HTTP/1.1 client for one instance address --------------------------------
+
+_DEFAULT_HEADERS = f"Accept-Encoding: gzip, deflate\r\nUser-Agent: {SERVER_SOFTWARE}"
+_BIG_BODY = 64 * 1024  # smaller bodies go out with the head in one write (one syscall)
+
+
+class _ConnectFailed(Exception):
+    """No connection could be opened: nothing was sent."""
+
+
+class _Disconnected(Exception):
+    """The connection closed (or reset) before the whole answer arrived."""
+
+
+class _Pool:
+    """Idle keep-alive connections to one model server, most recently used first."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.idle: list[_Connection] = []
+
+    async def request(self, head: bytes, body: bytes) -> tuple[int, dict[str, str], bytes]:
         loop = asyncio.get_running_loop()
-        session = self._sessions.get(id(loop))
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, force_close=False)
-            session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
-            self._sessions[id(loop)] = session
-        return session
+        connection = None
+        while self.idle:
+            candidate = self.idle.pop()
+            if candidate.usable(loop.time()):
+                connection = candidate
+                break
+            candidate.close()
+        if connection is None:
+            try:
+                _, connection = await loop.create_connection(_Connection, self.host, self.port)
+            except OSError as error:
+                raise _ConnectFailed(str(error)) from error
+        try:
+            answer = await connection.exchange(head, body)
+        except BaseException:
+            connection.close()  # a timeout or cancel leaves the answer unread: never reuse it
+            raise
+        if connection.keep_alive:
+            connection.idle_since = loop.time()
+            self.idle.append(connection)
+        else:
+            connection.close()
+        return answer
+
+    def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for connection in idle:
+            connection.close()
+
+
+class _Connection(asyncio.Protocol):
+    """One connection: send a request, parse the answer with httptools (chunked or sized bodies,
+    or a body that ends with the connection)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.keep_alive = False
+        self.idle_since = 0.0
+        self._waiter: asyncio.Future[None] | None = None
+        self._status = 0
+        self._headers: dict[str, str] = {}
+        self._chunks: list[bytes] = []
+        self._started = False
+        self._framed = False  # Content-Length or chunked: the end of the body is known
+
+    def usable(self, now: float) -> bool:
+        return not self.closed and now - self.idle_since < KEEPALIVE_TIMEOUT
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    async def exchange(self, head: bytes, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
+            raise _Disconnected()
+        self._status, self._headers, self._chunks = 0, {}, []
+        self._started = self._framed = False
+        self.keep_alive = False
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        if len(body) < _BIG_BODY:
+            transport.write(head + body)
+        else:
+            transport.write(head)
+            transport.write(body)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+        return self._status, self._headers, b"".join(self._chunks)
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as error:
+            self._finish(RuntimeError(f"The model server's answer is not valid HTTP: {error}"))
+            self.close()
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport; connection_lost settles the waiter
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self._started and not self._framed:
+            self._finish(None)  # the body was delimited by the end of the connection
+        else:
+            self._finish(_Disconnected(str(exc) if exc else "closed"))
+
+    def _finish(self, error: BaseException | None) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(error)
+
+    # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("utf-8", "surrogateescape").lower()
+        self._headers[key] = value.decode("utf-8", "surrogateescape")
+        if key in ("content-length", "transfer-encoding"):
+            self._framed = True
+
+    def on_headers_complete(self) -> None:
+        self._status = self.parser.get_status_code()
+        self._started = True
+
+    def on_body(self, body: bytes) -> None:
+        self._chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        self.keep_alive = self.parser.should_keep_alive()
+        self._framed = True
+        self._finish(None)
 
 
 class _NotSent(Exception):

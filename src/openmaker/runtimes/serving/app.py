@@ -4,24 +4,43 @@ No framework (Starlette routing, request objects) sits between uvicorn and the h
 endpoint's latency budget is a couple of milliseconds over ``model.predict``, and the three routes need
 only the path, two or three headers and the body. Handlers run in a thread pool so a slow prediction
 never blocks ``/ping`` or other requests on the event loop.
+
+One exception, for speed: when the chain is the framework's or algorithm's own defaults (no
+``input_fn``/``predict_fn``/``output_fn``/``transform_fn`` of the user's: only openmaker's code and
+``model.predict`` run, and none of it starts event loops of its own), a small request (<= 64 KiB) is run
+right on the event loop while no other invocation is in the pool and recent small invocations took
+under a millisecond on average — the thread hop (hand-off, wake-ups, GIL passes) costs more than such
+a ``predict``. A slow one pushes the average up and the next requests go to the pool again.
+``OPENMAKER_SERVING_INLINE_MS=0`` turns this off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from http import HTTPStatus
 from typing import Any, Protocol
 
-from openmaker.runtimes.serving.transformer import TEXT, RequestContext, Response
+from openmaker.runtimes.serving.transformer import TEXT, RequestContext, Response, Transformer
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 CUSTOM_ATTRIBUTES = b"x-amzn-sagemaker-custom-attributes"
 PREDICT_PREFIX = "/v1/models/"
+INLINE_MAX_BODY = 64 * 1024
+
+
+def _inline_limit() -> float:
+    """Seconds: the average small invocation must stay under this to run on the event loop."""
+    try:
+        return max(0.0, float(os.environ.get("OPENMAKER_SERVING_INLINE_MS") or 1.0)) / 1000
+    except ValueError:
+        return 0.001
 
 
 class Invoker(Protocol):
@@ -41,6 +60,11 @@ class ModelServerApp:
         self.execution_parameters = json.dumps(execution_parameters).encode()
         self.wants_context = bool(getattr(transformer, "wants_context", True))
         self.rest = getattr(transformer, "rest", None)  # TF Serving's REST predict, when served
+        # Only our own handler chains may run on the event loop (see the module docstring).
+        own = type(transformer) is Transformer and not transformer.user_functions
+        self.inline_limit = _inline_limit() if own else 0.0
+        self._pooled = 0  # invocations in the thread pool right now (changed on the loop only)
+        self._recent: float | None = None  # moving average of small invocations' seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,9 +104,31 @@ class ModelServerApp:
         if self.wants_context or attributes is not None:
             headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
             context = RequestContext(self.transformer.model_dir, content_type, accept, attributes, len(body), headers)
-        return await asyncio.get_running_loop().run_in_executor(
-            self.executor, self.transformer.invoke, body, content_type, accept, context
-        )
+        small = len(body) <= INLINE_MAX_BODY
+        recent = self._recent
+        if small and not self._pooled and recent is not None and recent < self.inline_limit:
+            return self._timed(body, content_type, accept, context)
+        self._pooled += 1
+        try:
+            if small and self.inline_limit:
+                return await asyncio.get_running_loop().run_in_executor(
+                    self.executor, self._timed, body, content_type, accept, context
+                )
+            return await asyncio.get_running_loop().run_in_executor(
+                self.executor, self.transformer.invoke, body, content_type, accept, context
+            )
+        finally:
+            self._pooled -= 1
+
+    def _timed(self, body: bytes, content_type: str | None, accept: str | None,
+               context: RequestContext | None) -> Response:
+        started = time.perf_counter()
+        try:
+            return self.transformer.invoke(body, content_type, accept, context)
+        finally:
+            took = time.perf_counter() - started
+            recent = self._recent
+            self._recent = took if recent is None else recent * 0.8 + took * 0.2
 
 
 async def _body(receive: Receive) -> bytes:

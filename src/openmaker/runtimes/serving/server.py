@@ -123,7 +123,7 @@ def run_http(env: ServingEnv, transformer: Any, module: Any) -> int:
     config = uvicorn.Config(
         app, host=env.host, port=env.port, loop="uvloop", http="httptools", lifespan="off",
         access_log=False, log_level="warning", server_header=False, date_header=False,
-        timeout_keep_alive=65,
+        timeout_keep_alive=65, proxy_headers=False,  # nothing here reads the client's address or scheme
     )
     logger.info("Listening at: http://%s:%d (pid %d, %d worker threads)", env.host, env.port, os.getpid(),
                 executor._max_workers)
