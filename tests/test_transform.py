@@ -386,10 +386,16 @@ def test_describe_list_and_errors(sm, s3, bucket):
     assert [(j["TransformJobName"], j["TransformJobStatus"]) for j in listed] == [
         ("tr-describe", "Completed")
     ]
-    done = sm.list_transform_jobs(
-        StatusEquals="Completed", SortBy="Name", SortOrder="Ascending", MaxResults=1
+    sm.create_transform_job(**dict(params, TransformJobName="tr-describe-page"))  # a second one to page over
+    first = sm.list_transform_jobs(NameContains="tr-describe", SortBy="Name", SortOrder="Ascending", MaxResults=1)
+    assert [j["TransformJobName"] for j in first["TransformJobSummaries"]] == ["tr-describe"]
+    second = sm.list_transform_jobs(
+        NameContains="tr-describe", SortBy="Name", SortOrder="Ascending", MaxResults=1, NextToken=first["NextToken"]
     )
-    assert len(done["TransformJobSummaries"]) == 1 and "NextToken" in done
+    assert [j["TransformJobName"] for j in second["TransformJobSummaries"]] == ["tr-describe-page"]
+    assert "NextToken" not in second
+    completed = sm.list_transform_jobs(NameContains="tr-describe", StatusEquals="Completed")
+    assert "tr-describe" in [j["TransformJobName"] for j in completed["TransformJobSummaries"]]
 
     with pytest.raises(sm.exceptions.ClientError) as error:
         sm.create_transform_job(**params)

@@ -143,6 +143,20 @@ def check_tags(tags: list[dict] | None) -> list[dict[str, str]]:
 # --- listing --------------------------------------------------------------------------------------
 
 
+def stop_job(ctx: RequestContext, kind: str, name: str, missing: AwsError) -> dict:
+    """What every Stop*Job does: refuse a missing or finished job, mark it Stopping, let the engine
+    stop it (SIGTERM, grace, SIGKILL)."""
+    store = jobs(ctx)
+    record = store.get(kind, name)
+    if record is None:
+        raise missing
+    if record.terminal:
+        raise validation_error(f"The job status is {record.status}")
+    store.request_stop(kind, name)
+    ctx.app.engine.stop(kind, name)
+    return {}
+
+
 def list_records(ctx: RequestContext, kind: str, params: dict) -> tuple[list[JobRecord], str | None]:
     """One page of a ListXxxJobs call: filters, sort, MaxResults and an opaque NextToken.
 

@@ -25,6 +25,7 @@ from openmaker.services.sagemaker.common import (
     json_safe,
     list_records,
     not_found,
+    stop_job,
 )
 from openmaker.storage.jobs import JobExists, JobRecord
 
@@ -152,12 +153,4 @@ def list_processing_jobs(ctx: RequestContext, params: dict) -> dict:
 @handler("sagemaker", "StopProcessingJob")
 def stop_processing_job(ctx: RequestContext, params: dict) -> dict:
     name = params["ProcessingJobName"]
-    store = jobs(ctx)
-    record = store.get(KIND, name)
-    if record is None:
-        raise _missing(name)
-    if record.terminal:
-        raise validation_error(f"The job status is {record.status}")
-    store.request_stop(KIND, name)
-    ctx.app.engine.stop(KIND, name)
-    return {}
+    return stop_job(ctx, KIND, name, _missing(name))

@@ -26,6 +26,7 @@ from openmaker.services.sagemaker.common import (
     json_safe,
     list_records,
     not_found,
+    stop_job,
     transitions,
     when,
 )
@@ -188,13 +189,4 @@ def list_training_jobs(ctx: RequestContext, params: dict) -> dict:
 
 @handler("sagemaker", "StopTrainingJob")
 def stop_training_job(ctx: RequestContext, params: dict) -> dict:
-    name = params["TrainingJobName"]
-    store = jobs(ctx)
-    record = store.get(KIND, name)
-    if record is None:
-        raise not_found()
-    if record.terminal:
-        raise validation_error(f"The job status is {record.status}")
-    store.request_stop(KIND, name)
-    ctx.app.engine.stop(KIND, name)
-    return {}
+    return stop_job(ctx, KIND, params["TrainingJobName"], not_found())
