@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -108,7 +109,9 @@ def _text(shape: Shape, value: Any, timestamp_default: str = "iso8601") -> str:
 # --- json ----------------------------------------------------------------------------------------
 
 
-def _to_json(shape: Shape | None, value: Any) -> Any:
+def _document(shape: Shape | None, value: Any, leaf: Callable[[Shape, Any], Any]) -> Any:
+    """A result as a JSON-like document of the shape's wire names; ``leaf`` encodes scalars the way
+    one protocol does (JSON and CBOR differ only there)."""
     if value is None or shape is None:
         return value
     kind = shape.type_name
@@ -117,17 +120,26 @@ def _to_json(shape: Shape | None, value: Any) -> Any:
         for name, member in shape.members.items():
             item = value.get(name)
             if item is not None:
-                out[member.serialization.get("name", name)] = _to_json(member, item)
+                out[member.serialization.get("name", name)] = _document(member, item, leaf)
         return out
     if kind == "list":
-        return [_to_json(shape.member, item) for item in value]
+        return [_document(shape.member, item, leaf) for item in value]
     if kind == "map":
-        return {key: _to_json(shape.value, item) for key, item in value.items()}
+        return {key: _document(shape.value, item, leaf) for key, item in value.items()}
+    return leaf(shape, value)
+
+
+def _json_leaf(shape: Shape, value: Any) -> Any:
+    kind = shape.type_name
     if kind == "timestamp":
         return _timestamp(shape, value, "unixTimestamp")
     if kind == "blob":
         return base64.b64encode(value if isinstance(value, bytes) else str(value).encode()).decode()
     return value
+
+
+def _to_json(shape: Shape | None, value: Any) -> Any:
+    return _document(shape, value, _json_leaf)
 
 
 def _json_rpc(service: str, operation: OperationModel, result: dict, request_id: str) -> HttpResponse:
@@ -145,23 +157,10 @@ def _json_rpc(service: str, operation: OperationModel, result: dict, request_id:
 CBOR_HEADERS = {"content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
 
 
-def _to_cbor(shape: Shape | None, value: Any) -> Any:
-    """A result value → what cbor2 encodes as the shape's CBOR type (timestamps become tag 1 epoch
-    seconds through ``datetime_as_timestamp``; doubles stay floats even when integral)."""
-    if value is None or shape is None:
-        return value
+def _cbor_leaf(shape: Shape, value: Any) -> Any:
+    """Scalars as cbor2 encodes the shape's CBOR type (timestamps become tag 1 epoch seconds through
+    ``datetime_as_timestamp``; doubles stay floats even when integral)."""
     kind = shape.type_name
-    if kind == "structure":
-        out = {}
-        for name, member in shape.members.items():
-            item = value.get(name)
-            if item is not None:
-                out[member.serialization.get("name", name)] = _to_cbor(member, item)
-        return out
-    if kind == "list":
-        return [_to_cbor(shape.member, item) for item in value]
-    if kind == "map":
-        return {key: _to_cbor(shape.value, item) for key, item in value.items()}
     if kind == "timestamp":
         return _as_datetime(value).astimezone(UTC)
     if kind == "blob":
@@ -171,6 +170,10 @@ def _to_cbor(shape: Shape | None, value: Any) -> Any:
     if kind in ("integer", "long"):
         return int(value)
     return value
+
+
+def _to_cbor(shape: Shape | None, value: Any) -> Any:
+    return _document(shape, value, _cbor_leaf)
 
 
 def _cbor(document: Any) -> bytes:
