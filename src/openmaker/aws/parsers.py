@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -124,27 +125,52 @@ async def _parse_json_rpc(service: str, request: HttpRequest) -> tuple[Operation
     return operation, params
 
 
-def _from_json(shape: Shape, value: Any, path: str) -> Any:
+_JSON_CONTAINERS = ("a JSON object", "a JSON list")
+_CBOR_CONTAINERS = ("a CBOR map", "a CBOR array")
+
+
+def _read_document(
+    shape: Shape,
+    value: Any,
+    path: str,
+    leaf: Callable[[Shape, Any, str], Any],
+    containers: tuple[str, str],
+) -> Any:
+    """A decoded JSON or CBOR document → the shape's Python types. Structures, lists and maps are
+    walked the same way for both; ``leaf`` reads scalars as its protocol encodes them."""
     if value is None:
         return None
     kind = shape.type_name
+    mapping, sequence = containers
     if kind == "structure":
         if not isinstance(value, dict):
-            raise _Malformed(path or "body", "expected a JSON object")
+            raise _Malformed(path or "body", f"expected {mapping}")
         out = {}
         for name, member in shape.members.items():
             key = member.serialization.get("name", name)
-            if key in value and value[key] is not None:
-                out[name] = _from_json(member, value[key], _join(path, name))
+            if value.get(key) is not None:
+                out[name] = _read_document(member, value[key], _join(path, name), leaf, containers)
         return out
     if kind == "list":
         if not isinstance(value, list):
-            raise _Malformed(path, "expected a JSON list")
-        return [_from_json(shape.member, item, f"{path}.{i}") for i, item in enumerate(value, 1)]
+            raise _Malformed(path, f"expected {sequence}")
+        return [_read_document(shape.member, item, f"{path}.{i}", leaf, containers) for i, item in enumerate(value, 1)]
     if kind == "map":
         if not isinstance(value, dict):
-            raise _Malformed(path, "expected a JSON object")
-        return {key: _from_json(shape.value, item, f"{path}.{key}") for key, item in value.items()}
+            raise _Malformed(path, f"expected {mapping}")
+        return {
+            str(key): _read_document(shape.value, item, f"{path}.{key}", leaf, containers)
+            for key, item in value.items()
+        }
+    return leaf(shape, value, path)
+
+
+def _from_json(shape: Shape, value: Any, path: str) -> Any:
+    return _read_document(shape, value, path, _json_scalar, _JSON_CONTAINERS)
+
+
+def _json_scalar(shape: Shape, value: Any, path: str) -> Any:
+    kind = shape.type_name
     if kind == "string":
         if not isinstance(value, str):
             raise _Malformed(path, "expected a string")
@@ -205,29 +231,13 @@ async def _parse_rpc_v2_cbor(service: str, request: HttpRequest) -> tuple[Operat
 
 
 def _from_cbor(shape: Shape, value: Any, path: str) -> Any:
-    """A decoded CBOR item → the shape's Python type. Differs from JSON only in the scalars: blobs are
-    byte strings, timestamps arrive as tag 1 (decoded to datetime) or plain epoch numbers, and
-    floats may be NaN/Infinity natively."""
-    if value is None:
-        return None
+    return _read_document(shape, value, path, _cbor_scalar, _CBOR_CONTAINERS)
+
+
+def _cbor_scalar(shape: Shape, value: Any, path: str) -> Any:
+    """CBOR differs from JSON only in the scalars: blobs are byte strings, timestamps arrive as tag 1
+    (decoded to datetime) or plain epoch numbers, and floats may be NaN/Infinity natively."""
     kind = shape.type_name
-    if kind == "structure":
-        if not isinstance(value, dict):
-            raise _Malformed(path or "body", "expected a CBOR map")
-        out = {}
-        for name, member in shape.members.items():
-            key = member.serialization.get("name", name)
-            if value.get(key) is not None:
-                out[name] = _from_cbor(member, value[key], _join(path, name))
-        return out
-    if kind == "list":
-        if not isinstance(value, list):
-            raise _Malformed(path, "expected a CBOR array")
-        return [_from_cbor(shape.member, item, f"{path}.{i}") for i, item in enumerate(value, 1)]
-    if kind == "map":
-        if not isinstance(value, dict):
-            raise _Malformed(path, "expected a CBOR map")
-        return {str(key): _from_cbor(shape.value, item, f"{path}.{key}") for key, item in value.items()}
     if kind == "timestamp":
         if isinstance(value, datetime):
             return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -245,7 +255,7 @@ def _from_cbor(shape: Shape, value: Any, path: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _Malformed(path, "expected a number")
         return float(value)
-    return _from_json(shape, value, path)  # string, integer, long, boolean, document
+    return _json_scalar(shape, value, path)  # string, integer, long, boolean, document
 
 
 # --- query (STS, IAM) ----------------------------------------------------------------------------
