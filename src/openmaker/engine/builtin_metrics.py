@@ -9,6 +9,8 @@ beside the image table rather than being imported from the runtime (which the en
 
 from __future__ import annotations
 
+import re
+
 ALGORITHMS_MODULE = "openmaker.runtimes.algorithms"
 NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
@@ -25,7 +27,39 @@ def _rounds(metrics: tuple[str, ...]) -> list[dict[str, str]]:
             for metric in metrics for data in ("train", "validation")]
 
 
-DEFINITIONS: dict[str, list[dict[str, str]]] = {"xgboost": _rounds(XGBOOST_METRICS)}
+def _quality(names: tuple[str, ...]) -> list[dict[str, str]]:
+    """The first-party algorithms' ``#quality_metric: host=algo-1[, epoch=3], test rmse <loss>=0.93``
+    lines, for metrics named ``<data>:<metric>``; per-epoch lines match too (the last value is final)."""
+    definitions = []
+    for name in names:
+        data, metric = name.split(":", 1)
+        regex = rf"#quality_metric: host=\S+, (?:epoch=\S+, )?{data} {re.escape(metric)} <(?:loss|score)>=(\S+)"
+        definitions.append({"Name": name, "Regex": regex})
+    return definitions
+
+
+def _both(data: tuple[str, ...], metrics: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{where}:{metric}" for where in data for metric in metrics)
+
+
+LINEAR_LEARNER_METRICS = (
+    "objective_loss", "binary_classification_accuracy", "binary_f_beta", "precision", "recall",
+    "roc_auc_score", "mse", "rmse", "absolute_loss", "r2", "multiclass_accuracy", "multiclass_top_k_accuracy",
+    "macro_f_beta", "macro_precision", "macro_recall", "dcg",
+)
+FACTORIZATION_MACHINES_METRICS = (
+    "rmse", "binary_classification_accuracy", "binary_classification_cross_entropy", "binary_f_beta",
+)
+
+DEFINITIONS: dict[str, list[dict[str, str]]] = {
+    "xgboost": _rounds(XGBOOST_METRICS),
+    "linear-learner": _quality(_both(("train",), ("objective_loss",))
+                               + _both(("validation", "test"), LINEAR_LEARNER_METRICS)),
+    "kmeans": _quality(_both(("train",), ("msd",)) + _both(("test",), ("msd", "ssd"))),
+    "factorization-machines": _quality(_both(("train", "validation", "test"), FACTORIZATION_MACHINES_METRICS)),
+    "pca": [],
+    "knn": _quality(_both(("test",), ("accuracy", "mse"))),
+}
 
 
 def algorithm_of(argv: list[str]) -> str | None:

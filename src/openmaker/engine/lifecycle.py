@@ -34,6 +34,7 @@ class ClientError(Exception):
     """A problem with what the user asked for; becomes ``FailureReason: ClientError: ...``."""
 
 
+FAILURE_CATEGORIES = ("ClientError: ", "AlgorithmError: ")
 USER_ERRORS = (ClientError, StagingError, ImageError, UnsafeArchive)
 
 
@@ -141,6 +142,8 @@ class Run:
 
     def describe_failure(self, host: HostRun) -> str:
         text = (self.failure_file_text() or "").strip()
+        if text.startswith(FAILURE_CATEGORIES):
+            return text  # the algorithm named the category itself (first-party ClientError)
         if text:
             return f"AlgorithmError: {text}"
         code = host.code if host.code is not None else -1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 PACKAGE = "openmaker.runtimes.algorithms"
 # Algorithms whose model server is ``<package>.<module>.serve:handlers``.
-SERVED = ("xgboost",)
+SERVED = ("xgboost", "linear-learner", "kmeans", "factorization-machines", "pca", "knn")
 
 
 def serving_factory(name: str) -> str:

@@ -11,7 +11,10 @@ parameters checked at the boundary and one way to fit and predict:
   channels, printing metric lines (:mod:`.metrics`); None on a host that does not keep the model
   (a distributed worker);
 - ``load(model_dir) -> Model``: the model back from the directory ``Model.save`` wrote;
-- optionally ``validate(raw, env) -> dict`` when validation depends on the image version.
+- optionally ``validate(raw, env) -> dict`` when validation depends on the image version;
+- optionally ``FIRST_PARTY = True``: Amazon's own algorithms report a user's mistake as
+  ``ClientError: …`` (the framework containers, XGBoost's among them, report every failure as
+  ``AlgorithmError``).
 
 A ``Model`` has ``save(model_dir)`` and ``predict(X) -> list[dict]`` (one dict per record, e.g.
 ``{"score": 0.93}``: the algorithms' JSON answer). Serving lives in ``<name>/serve.py`` as
@@ -44,6 +47,7 @@ from openmaker.runtimes.training.environment import FRAMEWORK_PREFIX, TrainingEn
 logger = logging.getLogger("openmaker.algorithms")
 FAILURE_CHARS = 4096
 PACKAGE = "openmaker.runtimes.algorithms"
+CLIENT_ERROR = "ClientError: "  # a failure file starting so keeps its category (engine/lifecycle.py)
 
 
 class Model(Protocol):
@@ -129,12 +133,15 @@ def run(name: str) -> int:
     _setup_logging()
     env = TrainingEnv.load()
     started = time.monotonic()
+    algorithm: ModuleType | None = None
     try:
         env.make_dirs()
-        train(module_for(name), env)
+        algorithm = module_for(name)
+        train(algorithm, env)
     except UserError as error:
         logger.error("Customer Error: %s", error.message)
-        write_failure(env, error.message)
+        first_party = getattr(algorithm, "FIRST_PARTY", False)
+        write_failure(env, f"{CLIENT_ERROR}{error.message}" if first_party else error.message)
         return 1
     except BaseAlgorithmError as error:
         logger.error("%s: %s", type(error).__name__, error.message)
