@@ -9,6 +9,8 @@ Starts its own server (temp data directory, loopback, SigV4 on) and measures, in
     unless OPENMAKER_FSYNC=1);
 (b) PUT (boto3 ``upload_file``) and GET (``download_file``) of the same file through the server, as a
     ratio to (a), with boto3's defaults and with the fastest honest client configuration;
+(b') the same tuned transfers against a "null" S3 (``bench/nulls3.py``: PUT bodies discarded, GET by
+    ``sendfile``): the client's own ceiling on this machine, which no server can beat;
 (c) 1 KiB PutObject and GetObject rates with N concurrent clients (threads, one boto3 client each);
 (d) the server process's peak RSS (psutil, sampled every 50 ms) during the large transfers.
 
@@ -36,6 +38,9 @@ from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from serverutil import RunningServer, start_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nulls3 import NullS3
 
 MiB = 1024 * 1024
 TARGET_RATIO = 0.5
@@ -197,6 +202,18 @@ def main() -> None:
             rows.append((f"GET download_file, {label}", size / get / MiB, local / get, get_rss.peak))
             s3.delete_object(Bucket="bench", Key="large.bin")
 
+        # (b') the client's ceiling: the tuned transfers against a server that does no work
+        with NullS3(src) as null:
+            c = boto3.client("s3", endpoint_url=null.endpoint, config=tuned[0], aws_access_key_id="x",
+                             aws_secret_access_key="x", region_name="us-east-1")
+            warm(src)
+            put = timed(lambda: c.upload_file(str(src), "bench", "large.bin", Config=tuned[1]))
+            get = timed(lambda: c.download_file("bench", "large.bin", str(dst), Config=tuned[1]))
+            assert dst.stat().st_size == size
+            dst.unlink()
+            rows.append(("PUT, tuned, null server (ceiling)", size / put / MiB, local / put, None))
+            rows.append(("GET, tuned, null server (ceiling)", size / get / MiB, local / get, None))
+
         # (c) small objects
         with RssSampler(server.process.pid) as small_rss:
             put_rate, get_rate = small_objects(server, "bench", args.clients, args.seconds)
@@ -221,6 +238,10 @@ def main() -> None:
         print(f"{'1 KiB GetObject, ' + str(args.clients) + ' clients':38} {get_rate:9.0f} ops/s"
               f"   (peak RSS {small_rss.peak / MiB:.0f} MB)")
         tuned_rows = [r for r in rows if r[0].endswith("tuned")]
+        ceiling = {r[0].split(",")[0]: r[1] for r in rows if r[0].endswith("(ceiling)")}
+        for row in tuned_rows:
+            verb = row[0].split()[0]
+            print(f"{row[0]}: {row[1] / ceiling[verb]:.0%} of what the same client reaches against the null server")
         met = all(r[2] >= TARGET_RATIO for r in tuned_rows)
         rss_met = all(r[3] / MiB < TARGET_RSS_MB for r in rows if r[3])
         print()
