@@ -53,8 +53,24 @@ FACTORIZATION_MACHINES_METRICS = (
 
 DEFINITIONS: dict[str, list[dict[str, str]]] = {
     "xgboost": _rounds(XGBOOST_METRICS),
-    "linear-learner": _quality(_both(("train",), ("objective_loss",))
-                               + _both(("validation", "test"), LINEAR_LEARNER_METRICS)),
+    # The container's own definitions: objectives print as "<loss>_objective" ("mse_objective"), per epoch
+    # for train/validation; F-beta and top-k carry their parameter ("binary_f_1.000").
+    "linear-learner": [
+        {"Name": f"{data}:objective_loss{final}",
+         "Regex": rf"#quality_metric: host=\S+, {epoch}{data} \S+_objective <loss>=(\S+)"}
+        for data, epoch, final in (("train", r"epoch=\S+, ", ""), ("validation", r"epoch=\S+, ", ""),
+                                   ("validation", "", ":final"), ("test", "", ""))
+    ] + [
+        {"Name": f"{data}:{metric}",
+         "Regex": rf"#quality_metric: host=\S+, {data} {pattern} <(?:loss|score)>=(\S+)"}
+        for data in ("validation", "test")
+        for metric, pattern in ((m, {"binary_f_beta": r"binary_f_\S+", "macro_f_beta": r"macro_f_\S+",
+                                     "multiclass_top_k_accuracy": r"multiclass_top_k_accuracy_\S+"}
+                                 .get(m, re.escape(m))) for m in LINEAR_LEARNER_METRICS if m != "objective_loss")
+    ] + [
+        {"Name": "train:progress", "Regex": r"#progress_metric: host=\S+, completed (\S+) %"},
+        {"Name": "train:throughput", "Regex": r"#throughput_metric: host=\S+, train throughput=(\S+) records/second"},
+    ],
     "kmeans": _quality(_both(("train",), ("msd",)) + _both(("test",), ("msd", "ssd"))),
     "factorization-machines": _quality(_both(("train", "validation", "test"), FACTORIZATION_MACHINES_METRICS)),
     "pca": [],
