@@ -2,7 +2,7 @@
 
 CSV columns are counted for every line at once (a NumPy pass over the bytes) so a ragged file fails
 with the algorithms' own wording — "Rows 3-3 in file … have different fields than the expected size
-12." — before the C parser (pandas when installed, else NumPy) reads the numbers. Empty fields are
+12." — before the C parser (pyarrow when installed, else NumPy) reads the numbers. Empty fields are
 missing values (NaN), as XGBoost reads them.
 
 LIBSVM lines are ``label[:weight] [qid:n] index:value …``. Indices are taken as written, the way
@@ -82,7 +82,7 @@ def parse_csv(data: bytes, *, where: str = "", expected: int | None = None) -> n
     return _numbers(data, delimiter.decode(), where, expected)
 
 
-SMALL = 64 * 1024  # request-sized bodies: str.split beats starting the pandas parser
+SMALL = 64 * 1024  # request-sized bodies: str.split beats starting a C parser
 
 
 def _numbers(data: bytes, delimiter: str, where: str, columns: int) -> np.ndarray:
@@ -93,27 +93,44 @@ def _numbers(data: bytes, delimiter: str, where: str, columns: int) -> np.ndarra
         except ValueError:
             pass  # empty fields or text: the careful parser below decides
     try:
-        import pandas as pd
+        return _arrow_numbers(data, delimiter, columns)
     except ImportError:
-        pd = None
+        pass
+    except ValueError as error:
+        raise _not_numbers(where, error) from error
     try:
-        if pd is not None:
-            frame = pd.read_csv(
-                io.BytesIO(data),
-                header=None,
-                sep=delimiter,
-                dtype=np.float64,
-                skip_blank_lines=True,
-                engine="c",
-                na_filter=True,
-            )
-            return frame.to_numpy(dtype=np.float64).reshape(-1, columns)
         return np.genfromtxt(io.BytesIO(data), delimiter=delimiter, dtype=np.float64, ndmin=2)
     except ValueError as error:
-        raise DataFormatError(
-            f"Could not read the CSV data{where} as numbers ({error}). text/csv data must be numeric, "
-            "with no header row."
-        ) from error
+        raise _not_numbers(where, error) from error
+
+
+def _arrow_numbers(data: bytes, delimiter: str, columns: int) -> np.ndarray:
+    """pyarrow's multithreaded CSV reader: exact float parsing, empty fields as NaN, and it imports in a
+    fraction of pandas' time (which dominated short training jobs)."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    names = [f"f{index}" for index in range(columns)]
+    try:
+        table = csv.read_csv(
+            pa.py_buffer(data),
+            read_options=csv.ReadOptions(column_names=names),
+            parse_options=csv.ParseOptions(delimiter=delimiter),
+            convert_options=csv.ConvertOptions(column_types=dict.fromkeys(names, pa.float64())),
+        )
+    except pa.ArrowInvalid as error:
+        raise ValueError(str(error).splitlines()[0]) from error
+    out = np.empty((table.num_rows, columns), dtype=np.float64)
+    for index, column in enumerate(table.columns):
+        out[:, index] = column.to_numpy(zero_copy_only=False)
+    return out
+
+
+def _not_numbers(where: str, error: Exception) -> DataFormatError:
+    return DataFormatError(
+        f"Could not read the CSV data{where} as numbers ({error}). text/csv data must be numeric, "
+        "with no header row."
+    )
 
 
 def _parse_whitespace(data: bytes, *, where: str, expected: int | None) -> np.ndarray:
