@@ -5,8 +5,9 @@ Requests may be ``text/csv`` (features only), ``application/json`` (``{"instance
 ``application/jsonlines``, ``application/x-recordio-protobuf`` and ``application/x-npy``; the model's
 ``feature_dim`` checks them. Answers are JSON ``{"predictions": [{…}, …]}`` by default, JSON Lines (one
 object a line: what batch transform writes with Accept ``application/jsonlines``), CSV or RecordIO-protobuf
-records (the SDK's ``RecordDeserializer``). A model is anything with ``feature_dim`` and
-``predict(X, configuration) -> list[dict]``.
+records (the SDK's ``RecordDeserializer``). Under batch transform a request without Accept gets JSON Lines:
+the book's Linear Learner transform sets no Accept and reads ``{"score": …}`` lines from the ``.out`` file.
+A model is anything with ``feature_dim`` and ``predict(X, configuration) -> list[dict]``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def handlers_for(name: str, load: Callable[[str], ServedModel]) -> Callable[[Ser
 
     def handlers(env: ServingEnv) -> HandlerSet:
         return HandlerSet(name=name, model_fn=load, input_fn=_input_fn, predict_fn=_predict_fn,
-                          output_fn=_output_fn, default_accept=ct.JSON, default_content_type=ct.CSV)
+                          output_fn=_output_fn, default_accept=ct.JSONLINES if env.batch else ct.JSON,
+                          default_content_type=ct.CSV)
 
     return handlers

@@ -62,4 +62,5 @@ def output_fn(predictions: list[dict[str, Any]], accept: str) -> tuple[bytes, st
 
 def handlers(env: ServingEnv) -> HandlerSet:
     return HandlerSet(name="knn", model_fn=model_fn, input_fn=input_fn, predict_fn=predict_fn,
-                      output_fn=output_fn, default_accept=ct.JSON, default_content_type=ct.CSV)
+                      output_fn=output_fn, default_accept=ct.JSONLINES if env.batch else ct.JSON,
+                      default_content_type=ct.CSV)
