@@ -11,6 +11,11 @@ then userId, movieId, timestamp and 18 genre indicators: 22 CSV columns), 70 % t
     until Completed, against ``booster.predict`` on the same rows in this process.
 
 Starts its own server (temp home, loopback). Usage: ``python bench/builtins.py [--rounds 300] [--repeat 3]``.
+
+The other built-ins have a script each, same shape (job vs reference library, batch transform vs predict;
+target <= 1.5x): ``builtins_linear_learner.py``, ``builtins_kmeans_pca.py``,
+``builtins_factorization_machines.py``, ``builtins_knn.py``. ``python bench/builtins.py --all`` runs this
+one and then each of them, one after another.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 BUCKET = "bench-builtins"
 TARGET_RATIO = 1.1
+OTHERS = ("builtins_linear_learner.py", "builtins_kmeans_pca.py", "builtins_factorization_machines.py",
+          "builtins_knn.py")
 GENRES = ("Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
           "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western")
 DIRECT = """
@@ -83,7 +90,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--all", action="store_true", help="then run every other built-in's bench script")
     args = parser.parse_args()
+    bench_xgboost(args)
+    if args.all:
+        for script in OTHERS:
+            print(f"\n=== {script}", flush=True)
+            subprocess.run([sys.executable, str(Path(__file__).with_name(script)), "--repeat", str(args.repeat)],
+                           check=True)
+
+
+def bench_xgboost(args: argparse.Namespace) -> None:
     import xgboost as xgb
 
     params = {"objective": "reg:squarederror", "max_depth": 8, "eta": 0.1, "subsample": 0.8, "min_child_weight": 2,
