@@ -12,6 +12,7 @@ from rich.console import Console
 
 from openmaker.cli_capture import capture_app
 from openmaker.cli_jobs import jobs_app, logs_command
+from openmaker.cli_tuning import tuning_app
 from openmaker.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_home
 from openmaker.credentials import ensure_root_credentials
 from openmaker.sdk import shim_path
@@ -178,6 +179,7 @@ def images_rm(
 app.add_typer(jobs_app, name="jobs")
 app.command("logs")(logs_command)
 app.add_typer(capture_app, name="capture")
+app.add_typer(tuning_app, name="tuning")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,11 @@ Map of the jobs part:
   forces one). Without it, ``/opt/ml`` cannot be mounted: every ``SM_*`` path and
   ``OPENMAKER_OPT_ML`` name the real workspace, and argv/env values starting with ``/opt/ml`` are
   rewritten to it; ``algo-<n>`` names do not resolve there (``OPENMAKER_HOST_ADDRESSES`` maps them).
+- ``events.py`` — a job's metric points and its end, announced to whoever watches it (the tuner),
+  so nothing in the server polls for them.
+- ``tuning/`` — hyperparameter tuning jobs: a thread per job asks Optuna for hyperparameters and
+  launches ordinary training jobs (records with ``parent`` = the tuning job) through ``submit``;
+  ``tuning/trials.py`` is the read model the API, the CLI and the benchmarks share.
 - ``workspace.py`` (the tree, config JSON, ``SM_*``), ``staging.py`` (S3 → channels/inputs),
   ``archive.py`` (safe tar extraction, streamed ``tar.gz``), ``s3io.py`` (object store I/O without
   HTTP), ``output.py`` (log batches and metric regexes), ``runtime.py`` (image → argv/interpreter).

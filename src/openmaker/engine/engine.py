@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import openmaker
+from openmaker.engine.events import JobEvents
 from openmaker.engine.executors import Executor, choose_executor
 from openmaker.engine.lifecycle import Run
 from openmaker.engine.processing import ProcessingRun
@@ -52,11 +53,14 @@ class Engine:
         settings = state.settings
         self.scheduler = Scheduler(settings.slots)
         self.runs: dict[tuple[str, str], Run] = {}
+        self.events = JobEvents()
         self._lock = threading.Lock()
         self._closed = False
         from openmaker.engine.hosting.manager import Hosting  # endpoints (their own life cycle)
+        from openmaker.engine.tuning.manager import Tuning  # tuning jobs (a thread each)
 
         self.hosting = Hosting(state)
+        self.tuning = Tuning(self)
 
     # --- the API ---------------------------------------------------------------------------------
 
@@ -78,6 +82,7 @@ class Engine:
             self._end_unrun(record, failed=record.status != "Stopping" or record.start_time is not None)
         self._sweep(keep)
         self.hosting.start()
+        self.tuning.start()  # after the training jobs above: it resumes from their true states
 
     def submit(self, kind: str, name: str) -> None:
         """Queue a recorded job (kind: "TrainingJob", "ProcessingJob", ...) for running."""
@@ -114,6 +119,7 @@ class Engine:
     def shutdown(self) -> None:
         """Stop scheduling at server shutdown: running jobs are killed and recorded as Failed."""
         self._closed = True
+        self.tuning.shutdown()  # first: no tuner may launch a job while the others are ended
         self.hosting.shutdown()
         with self._lock:
             runs = list(self.runs.values())
@@ -153,6 +159,7 @@ class Engine:
                     self.runs.pop(key, None)
                 if not self._closed:
                     self.scheduler.release(key)
+                self.events.ended(run.kind, run.name)  # recorded and its capacity free: a tuner may go on
 
         threading.Thread(target=main, name=f"job-{run.name}", daemon=True).start()
 
@@ -181,6 +188,7 @@ class Engine:
             only_if_active=True,
             **fields,
         )
+        self.events.ended(record.kind, record.name)
 
     def _sweep(self, keep: set[tuple[str, str]]) -> None:
         root = self.state.settings.home / "jobs"

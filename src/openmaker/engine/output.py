@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,12 +70,16 @@ class JobOutput:
         group: str,
         job_name: str,
         matcher: MetricMatcher | None = None,
+        on_metric: Callable[[str, float], None] | None = None,
     ) -> None:
+        """``on_metric(name, value)`` hears each metric point as its line is read (the tuner's
+        early stopping listens there); it must only queue the point."""
         self.logs = logs
         self.metrics = metrics
         self.group = group
         self.job_name = job_name
         self.matcher = matcher or MetricMatcher(None)
+        self.on_metric = on_metric
         self.final: dict[str, tuple[float, datetime]] = {}
         self.stderr_tail: dict[str, deque[str]] = {}
         self._queue: queue.Queue[tuple[str, int, str] | None] = queue.Queue()
@@ -100,6 +105,9 @@ class JobOutput:
                         for name, value in hits:
                             self.final[name] = (value, when)
                             self._metric_points.append((name, when, value))
+                    if self.on_metric is not None:
+                        for name, value in hits:
+                            self.on_metric(name, value)
             self._queue.put((stream, ts, text))
 
         return on_line

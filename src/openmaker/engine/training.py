@@ -108,6 +108,7 @@ class TrainingRun(Run):
             self.log_group,
             self.name,
             MetricMatcher(algorithm.get("MetricDefinitions") or builtin_metrics.metric_definitions(prepared.argv)),
+            on_metric=lambda metric, value: self.engine.events.metric(self.kind, self.name, metric, value),
         )
         launches = []
         for host, workspace in zip(hosts, workspaces, strict=True):

@@ -8,4 +8,5 @@ from openmaker.services.sagemaker import (  # noqa: F401
     tags,
     training,
     transform,
+    tuning,
 )

@@ -199,6 +199,16 @@ def list_records(ctx: RequestContext, kind: str, params: dict) -> tuple[list[Job
     return records, token
 
 
+def paginate(items: list[Any], params: dict, filters: dict[str, Any]) -> tuple[list[Any], str | None]:
+    """One page of an already filtered and sorted list (MaxResults, NextToken bound to ``filters``)."""
+    fingerprint = hashlib.sha256(json.dumps(json_safe(filters), sort_keys=True).encode()).hexdigest()[:16]
+    offset = _decode_token(params.get("NextToken"), fingerprint)
+    limit = params.get("MaxResults") or 10
+    page = items[offset : offset + limit]
+    token = _encode_token(offset + limit, fingerprint) if offset + limit < len(items) else None
+    return page, token
+
+
 def _encode_token(offset: int, fingerprint: str) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset, "f": fingerprint}).encode()).decode()
 

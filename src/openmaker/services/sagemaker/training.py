@@ -38,7 +38,7 @@ KIND = "TrainingJob"
 @handler("sagemaker", "CreateTrainingJob")
 def create_training_job(ctx: RequestContext, params: dict) -> dict:
     name = params["TrainingJobName"]
-    _validate(ctx, params)
+    validate(ctx, params)
     tags = check_tags(params.get("Tags"))
     job_arn = arn(ctx, "training-job", name)
     spec = json_safe({key: value for key, value in params.items() if key != "Tags"})
@@ -53,7 +53,8 @@ def create_training_job(ctx: RequestContext, params: dict) -> dict:
     return {"TrainingJobArn": job_arn}
 
 
-def _validate(ctx: RequestContext, params: dict) -> None:
+def validate(ctx: RequestContext, params: dict) -> None:
+    """What CreateTrainingJob checks beyond the shapes (tuning jobs check their definitions with it)."""
     algorithm = params.get("AlgorithmSpecification") or {}
     if not algorithm.get("TrainingImage"):
         if algorithm.get("AlgorithmName"):
