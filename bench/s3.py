@@ -11,6 +11,8 @@ Starts its own server (temp data directory, loopback, SigV4 on) and measures, in
     ratio to (a), with boto3's defaults and with the fastest honest client configuration;
 (b') the same tuned transfers against a "null" S3 (``bench/nulls3.py``: PUT bodies discarded, GET by
     ``sendfile``): the client's own ceiling on this machine, which no server can beat;
+(b'') MD5 of the file on one core: S3's ETag needs it for every PUT byte, so on 2 cores a PUT cannot go
+    faster than twice this, whatever the server;
 (c) 1 KiB PutObject and GetObject rates with N concurrent clients (threads, one boto3 client each);
 (d) the server process's peak RSS (psutil, sampled every 50 ms) during the large transfers.
 
@@ -21,6 +23,7 @@ is removed at the end.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import sys
@@ -92,6 +95,14 @@ def timed(fn: Callable[[], object], repeat: int = 2) -> float:
         fn()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def md5_file(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(4 * MiB):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def make_file(path: Path, size: int) -> None:
@@ -175,6 +186,9 @@ def main() -> None:
         local = timed(lambda: shutil.copyfile(src, dst))
         dst.unlink()
         rows.append(("local shutil.copyfile", size / local / MiB, None, None))
+        # every PUT byte is MD5-hashed for the ETag: one core's MD5 rate bounds what a server can take in
+        md5 = timed(lambda: md5_file(src))
+        rows.append(("MD5 of the file, one core (ETag cost)", size / md5 / MiB, local / md5, None))
 
         # (b) large objects through the server
         s3 = client(server)
