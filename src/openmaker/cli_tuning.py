@@ -57,6 +57,15 @@ def _objective_text(summary: dict[str, Any]) -> str:
     return f"{metric['Value']:.6g}" if metric else ""
 
 
+def _value(text: str) -> str:
+    """A tuned value as it reads best in a column: numbers to 4 significant digits."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return text if number.is_integer() and "." not in text else f"{number:.4g}"
+
+
 def render(description: dict[str, Any], summaries: list[dict[str, Any]]) -> Group:
     """The header (status, strategy, objective, counters) and the trials table."""
     config = description["HyperParameterTuningJobConfig"]
@@ -72,18 +81,20 @@ def render(description: dict[str, Any], summaries: list[dict[str, Any]]) -> Grou
     names = sorted({key for summary in summaries for key in summary.get("TunedHyperParameters", {})})
     table = Table(header_style="bold")
     table.add_column("#", justify="right")
-    table.add_column("Training job")
+    table.add_column("Training job", no_wrap=True)
     table.add_column("Status")
     for name in names:
         table.add_column(name, justify="right")
     table.add_column(objective.get("MetricName") or "objective", justify="right")
-    table.add_column("Time", justify="right")
+    table.add_column("Time", justify="right", no_wrap=True)
+    prefix = description["HyperParameterTuningJobName"] + "-"
     for index, summary in enumerate(summaries, start=1):
         tuned = summary.get("TunedHyperParameters", {})
         mark = " *" if summary["TrainingJobName"] == best else ""
         table.add_row(
-            str(index), summary["TrainingJobName"] + mark, _styled(summary["TrainingJobStatus"]),
-            *(tuned.get(name, "") for name in names), _objective_text(summary),
+            str(index), "…" + summary["TrainingJobName"].removeprefix(prefix) + mark,
+            _styled(summary["TrainingJobStatus"]), *(_value(tuned.get(name, "")) for name in names),
+            _objective_text(summary),
             _duration(summary.get("TrainingStartTime"), summary.get("TrainingEndTime")),
             style="bold" if mark else None,
         )

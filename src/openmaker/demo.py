@@ -327,7 +327,10 @@ def walk_through(settings: Settings) -> None:
             f"   model: {artifact.removeprefix(f's3://{bucket}/')}"
         )
 
-        step(4, "Deploy it to a real-time endpoint")
+        step(4, "Tune alpha: a hyperparameter tuning job, Bayesian search, 6 trials, 2 at a time")
+        artifact = tune_alpha(sm, job, tuning=f"spam-tune-{stamp}")
+
+        step(5, "Deploy the best model to a real-time endpoint")
         started = time.monotonic()
         sm.create_model(
             ModelName=model,
@@ -362,7 +365,7 @@ def walk_through(settings: Settings) -> None:
                 raise SystemExit(f"the endpoint failed: {described.get('FailureReason')}")
             console.print(f"   endpoint {model} InService in {time.monotonic() - started:.1f} s")
 
-            step(5, "Invoke it")
+            step(6, "Invoke it")
             response = runtime.invoke_endpoint(
                 EndpointName=model,
                 ContentType="application/json",
@@ -384,7 +387,7 @@ def walk_through(settings: Settings) -> None:
             sm.delete_endpoint(EndpointName=model)
             sm.delete_endpoint_config(EndpointConfigName=model)
 
-        step(6, "Batch transform over a file of messages")
+        step(7, "Batch transform over a file of messages")
         batch = rows[cut : cut + 8]
         s3.put_object(
             Bucket=bucket,
@@ -425,7 +428,7 @@ def walk_through(settings: Settings) -> None:
         console.print(table)
         sm.delete_model(ModelName=model)
     finally:
-        step(7, "Clean up")
+        step(8, "Clean up")
         versions = s3.list_object_versions(Bucket=bucket)
         for entry in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
             s3.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
@@ -437,6 +440,46 @@ def walk_through(settings: Settings) -> None:
             f"   every object version deleted, bucket {bucket} removed"
             + (f" [red](still there: {left})[/red]" if left else "")
         )
+
+
+def tune_alpha(sm, job: str, tuning: str) -> str:
+    """Tune the training job's alpha (log scale) on validation:accuracy; the best trial's model."""
+    from openmaker.cli_tuning import render, trials
+
+    definition = sm.describe_training_job(TrainingJobName=job)
+    static = {k: v for k, v in definition["HyperParameters"].items() if k != "alpha"}
+    started = time.monotonic()
+    sm.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning,
+        HyperParameterTuningJobConfig={
+            "Strategy": "Bayesian",
+            "RandomSeed": 7,
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:accuracy"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {"ContinuousParameterRanges": [
+                {"Name": "alpha", "MinValue": "0.01", "MaxValue": "2", "ScalingType": "Logarithmic"}]},
+        },
+        TrainingJobDefinition={
+            key: definition[key] for key in ("RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig",
+                                             "StoppingCondition")
+        } | {"StaticHyperParameters": static,
+             "AlgorithmSpecification": {k: definition["AlgorithmSpecification"][k]
+                                        for k in ("TrainingImage", "TrainingInputMode", "MetricDefinitions")}},
+    )
+    described = wait(
+        lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning),
+        "HyperParameterTuningJobStatus",
+        ("Completed", "Failed", "Stopped"),
+        f"tuning job {tuning}",
+    )
+    console.print(render(described, trials(sm, tuning)))
+    best = described.get("BestTrainingJob")
+    if described["HyperParameterTuningJobStatus"] != "Completed" or not best:
+        raise SystemExit(f"the tuning job ended {described['HyperParameterTuningJobStatus']}: "
+                         f"{described.get('FailureReason')}")
+    console.print(f"   Completed in {time.monotonic() - started:.1f} s "
+                  f"(the same table: openmaker tuning show {tuning})")
+    return sm.describe_training_job(TrainingJobName=best["TrainingJobName"])["ModelArtifacts"]["S3ModelArtifacts"]
 
 
 def main() -> None:

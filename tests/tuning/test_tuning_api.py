@@ -131,9 +131,10 @@ def test_cli_shows_the_trials_and_the_best(server, sm):
                            capture_output=True, text=True, check=True, timeout=60).stdout
     assert "grid-xgb" in shown and "Completed" in shown and "validation:auc" in shown
     assert "max_depth" in shown and "eta" in shown
-    rows = [line for line in shown.splitlines() if line.startswith("│") and re.search(r"grid-xgb-\d{3}-", line)]
+    rows = [line for line in shown.splitlines() if line.startswith("│") and re.search(r"…\d{3}-[0-9a-f]{8}", line)]
     assert len(rows) == 6
-    [marked] = [line for line in rows if f"{best['TrainingJobName']} *" in line]
+    suffix = best["TrainingJobName"].removeprefix("grid-xgb-")
+    [marked] = [line for line in rows if f"…{suffix} *" in line]
     assert f"{best['FinalHyperParameterTuningJobObjectiveMetric']['Value']:.6g}" in marked
     assert f"best: {best['TrainingJobName']}" in shown
     listed = subprocess.run([sys.executable, "-m", "openmaker", "tuning", "ls"], env=env, capture_output=True,
