@@ -1,4 +1,4 @@
-"""Real data sets in the built-in algorithms' CSV form (label first, no header)."""
+"""Real data sets in the built-in algorithms' CSV form (label first, no header), and a job's log text."""
 
 from __future__ import annotations
 
@@ -20,3 +20,14 @@ def spam_matrix(datasets: Path, features: int = 64) -> np.ndarray:
 
 def csv_text(rows: np.ndarray) -> str:
     return "".join(",".join(f"{value:g}" for value in row) + "\n" for row in rows)
+
+
+def log_text(server, job_name: str) -> str:
+    """Every CloudWatch log line of a training job, all hosts, in stream order."""
+    logs = server.client("logs")
+    group = "/aws/sagemaker/TrainingJobs"
+    lines = []
+    for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=job_name + "/")["logStreams"]:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
+        lines += [event["message"] for event in events["events"]]
+    return "\n".join(lines)

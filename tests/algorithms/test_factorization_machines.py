@@ -18,6 +18,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from algodata import log_text
 from fmdata import movielens, protobuf, sparse_instances
 
 ROWS = 20_000
@@ -45,15 +46,6 @@ def uploaded(sdk, s3, ratings) -> dict[str, str]:
     uris["batch"] = f"s3://{bucket}/fm/batch/"
     return uris
 
-
-def _log_text(server, job_name: str) -> str:
-    logs = server.client("logs")
-    group = "/aws/sagemaker/TrainingJobs"
-    lines = []
-    for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=job_name + "/")["logStreams"]:
-        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
-        lines += [event["message"] for event in events["events"]]
-    return "\n".join(lines)
 
 
 def _artifact(s3, model_data: str) -> bytes:
@@ -86,7 +78,7 @@ def test_book_regressor_fit_deploy_sparse_json(server, s3, sdk, role, ratings, u
     assert set(final) == {"train:rmse", "validation:rmse", "test:rmse"}
     assert final["test:rmse"] < 1.0  # ratings 0.5..5; predicting the mean scores about 1.05
     assert final["validation:rmse"] == final["test:rmse"]  # the same rows: last epoch's model is the final one
-    text = _log_text(server, job["TrainingJobName"])
+    text = log_text(server, job["TrainingJobName"])
     for epoch in range(BOOK_STYLE["epochs"]):
         assert f"#quality_metric: host=algo-1, epoch={epoch}, train rmse <loss>=" in text
         assert f"#quality_metric: host=algo-1, epoch={epoch}, validation rmse <loss>=" in text

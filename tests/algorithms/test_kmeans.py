@@ -18,6 +18,7 @@ import json
 
 import numpy as np
 import pytest
+from algodata import log_text
 from mnistdata import csv_bytes, images, model_arrays, one_blas_thread
 
 TRAIN_ROWS, TEST_ROWS, K = 3000, 500, 10
@@ -27,15 +28,6 @@ TRAIN_ROWS, TEST_ROWS, K = 3000, 500, 10
 def digits(datasets) -> np.ndarray:
     return images(datasets, TRAIN_ROWS + TEST_ROWS)
 
-
-def log_text(server, job_name: str) -> str:
-    logs = server.client("logs")
-    group = "/aws/sagemaker/TrainingJobs"
-    lines = []
-    for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=job_name + "/")["logStreams"]:
-        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
-        lines += [event["message"] for event in events["events"]]
-    return "\n".join(lines)
 
 
 def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:

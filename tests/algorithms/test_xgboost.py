@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 import pytest
-from algodata import csv_text, spam_matrix
+from algodata import csv_text, log_text, spam_matrix
 
 from enginehelp import ROLE, wait
 
@@ -70,15 +70,6 @@ def _model_file(s3, model_data: str) -> bytes:
         return tar.extractfile("xgboost-model").read()
 
 
-def _log_text(server, job_name: str) -> str:
-    logs = server.client("logs")
-    group = "/aws/sagemaker/TrainingJobs"
-    lines = []
-    for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=job_name + "/")["logStreams"]:
-        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
-        lines += [event["message"] for event in events["events"]]
-    return "\n".join(lines)
-
 
 def test_xgboost_1_7_fit_deploy_transform(server, s3, sdk, role, spam, spam_s3, tmp_path):
     import xgboost as xgb
@@ -94,7 +85,7 @@ def test_xgboost_1_7_fit_deploy_transform(server, s3, sdk, role, spam, spam_s3, 
     final = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
     assert set(final) == {"train:auc", "validation:auc"}
     assert final["validation:auc"] > 0.9
-    text = _log_text(server, job["TrainingJobName"])
+    text = log_text(server, job["TrainingJobName"])
     assert "[49]#011train-auc:" in text and "#011validation-auc:" in text
     assert f"{final['validation:auc']:.5f}" in text.split("[49]#011", 1)[1].splitlines()[0]
 
@@ -133,7 +124,7 @@ def test_legacy_xgboost_1_image(server, s3, sdk, role, spam, spam_s3):
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     # The original image's default metric for binary:logistic is error, as the book shows it.
     assert {m["MetricName"] for m in job["FinalMetricDataList"]} == {"train:error", "validation:error"}
-    assert "[0]#011train-error:" in _log_text(server, job["TrainingJobName"])
+    assert "[0]#011train-error:" in log_text(server, job["TrainingJobName"])
 
     booster = pickle.loads(_model_file(s3, estimator.model_data))  # the original image pickles the Booster
     validation = spam[1][:10]
@@ -235,7 +226,7 @@ def test_two_hosts_train_one_model(server, s3, bucket, spam):
     sm.create_training_job(**params)
     job = wait(sm, "xgb-two-hosts", timeout=300)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    text = _log_text(server, "xgb-two-hosts")
+    text = log_text(server, "xgb-two-hosts")
     assert "joined as worker 0 of 2" in text and "joined as worker 1 of 2" in text
     booster = xgb.Booster()
     booster.load_model(bytearray(_model_file(s3, job["ModelArtifacts"]["S3ModelArtifacts"])))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openmaker.runtimes.algorithms.hyperparameters import Hyperparameter, Interval, Messages
+from openmaker.runtimes.algorithms.hyperparameters import FreeText, Hyperparameter, Interval, Messages
 
 PREFIX = ("Unable to initialize the algorithm. Failed to validate input hyperparameters. "
           "(caused by ValidationError)\n\nCaused by: ")
@@ -23,6 +23,15 @@ MESSAGES = Messages(
     out_of_range=PREFIX + "{value!r} is not valid for '{name}': expected a value in {range}",
     list_out_of_range=PREFIX + "{value!r} is not valid for '{name}': expected values in {range}",
 )
+
+# The containers' own settings (the platform and the tuning service pass them): accepted and ignored.
+PRIVATE = ("_kvstore", "_num_kv_servers", "_num_gpus", "_log_level", "_enable_profiler")
+
+
+def private_settings() -> list[Hyperparameter]:
+    """The container-private ``_``-prefixed settings, as schema entries that take any value."""
+    return [FreeText(name) for name in PRIVATE]
+
 
 POSITIVE = Interval(min_closed=1)
 NON_NEGATIVE = Interval(min_closed=0)

@@ -25,6 +25,7 @@ from openmaker.runtimes.algorithms.firstparty.schema import (
     POSITIVE,
     Boolean,
     IntegerOrAuto,
+    private_settings,
 )
 from openmaker.runtimes.algorithms.hyperparameters import (
     Categorical,
@@ -86,11 +87,7 @@ SCHEMA = Schema(
         MetricList("eval_metrics", list(EVAL_METRICS), default='["msd"]'),
         Boolean("force_dense", default=True),  # the SDK always sends it; dense and sparse both work
         FreeText("_tuning_objective_metric"),
-        FreeText("_kvstore"),
-        FreeText("_num_gpus"),
-        FreeText("_num_kv_servers"),
-        FreeText("_log_level"),
-        FreeText("_enable_profiler"),
+        *private_settings(),
     ],
     messages=MESSAGES,
 )

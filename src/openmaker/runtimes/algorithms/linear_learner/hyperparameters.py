@@ -24,6 +24,7 @@ from openmaker.runtimes.algorithms.firstparty.schema import (
     Boolean,
     ContinuousOrAuto,
     IntegerOrAuto,
+    private_settings,
 )
 from openmaker.runtimes.algorithms.hyperparameters import (
     Categorical,
@@ -53,7 +54,6 @@ BELOW_ONE = Interval(min_closed=0, max_open=1)
 PROBABILITY = Interval(min_open=0, max_closed=1)
 GREATER_THAN_ZERO = Interval(min_open=0)
 # Settings of the container that change nothing here (devices, parameter servers, logging).
-PRIVATE = ("_kvstore", "_num_kv_servers", "_num_gpus", "_log_level", "_enable_profiler")
 
 
 class BooleanOrAuto(Boolean):
@@ -126,7 +126,7 @@ SCHEMA = Schema(
         Integer("accuracy_top_k", range=Interval(min_closed=1, max_closed=1_000_000), default=3),
         Boolean("balance_multiclass_weights", default=False),
         FreeText("_tuning_objective_metric", default=""),
-        *[FreeText(name) for name in PRIVATE],
+        *private_settings(),
     ],
     messages=MESSAGES,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from openmaker.runtimes.algorithms.errors import UserError
-from openmaker.runtimes.algorithms.firstparty.schema import MESSAGES, POSITIVE, Boolean
+from openmaker.runtimes.algorithms.firstparty.schema import MESSAGES, POSITIVE, Boolean, private_settings
 from openmaker.runtimes.algorithms.hyperparameters import Categorical, FreeText, Integer, Interval, Schema
 
 MODES = ["regular", "randomized"]
@@ -34,11 +34,7 @@ SCHEMA = Schema(
         Boolean("subtract_mean", default=True),
         Integer("extra_components", Interval(min_closed=-1), default=-1),
         FreeText("_tuning_objective_metric"),
-        FreeText("_kvstore"),
-        FreeText("_num_gpus"),
-        FreeText("_num_kv_servers"),
-        FreeText("_log_level"),
-        FreeText("_enable_profiler"),
+        *private_settings(),
     ],
     messages=MESSAGES,
 )
