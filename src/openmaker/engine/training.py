@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,8 @@ class TrainingRun(Run):
             job_config=hps,
         )
         base = runtime.base_env(prepared, self.state)
+        if len(hosts) > 1:
+            base.update(rendezvous_ports())
         base.update({k: str(v) for k, v in (self.spec.get("Environment") or {}).items()})
         self.output = JobOutput(
             self.state.logs,
@@ -250,3 +253,20 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def rendezvous_ports() -> dict[str, str]:
+    """Free loopback ports for one multi-host job's rendezvous (torch's MASTER_PORT, XGBoost's tracker).
+
+    On SageMaker every host has its own network, so fixed ports are fine; here the hosts of every job share
+    the machine's loopback, and two distributed jobs (or two servers) must not meet on one port."""
+    ports = []
+    sockets = [socket.socket() for _ in range(2)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    finally:
+        for sock in sockets:
+            sock.close()
+    return {"MASTER_PORT": str(ports[0]), "OPENMAKER_XGBOOST_TRACKER_PORT": str(ports[1])}

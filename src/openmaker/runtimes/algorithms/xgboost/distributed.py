@@ -5,8 +5,9 @@ algo-1 starts the tracker; every host (algo-1 included) joins it as a worker who
 model (SageMaker uploads algo-1's). As in SageMaker, a ``FullyReplicated`` channel gives every host all
 rows, so the data counts once per host; ``ShardedByS3Key`` splits it.
 
-The tracker listens on a port derived from the job name (so concurrent jobs on one machine do not meet),
-on the address the engine maps ``algo-1`` to (``OPENMAKER_HOST_ADDRESSES``; names resolve in a sandbox).
+The tracker listens on the free port the engine picked for the job (``OPENMAKER_XGBOOST_TRACKER_PORT``:
+the hosts of every job share the machine's loopback here), else on one derived from the job name, at the
+address the engine maps ``algo-1`` to (``OPENMAKER_HOST_ADDRESSES``; names resolve in a sandbox).
 """
 
 from __future__ import annotations
