@@ -21,7 +21,6 @@ one and then each of them, one after another.
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import statistics
 import subprocess
@@ -32,19 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from serverutil import start_server  # noqa: E402  (tests/ holds the server helper)
+from benchkit import ROLE, movielens, start_server, wait
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
-ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 BUCKET = "bench-builtins"
 TARGET_RATIO = 1.1
 OTHERS = ("builtins_linear_learner.py", "builtins_kmeans_pca.py", "builtins_factorization_machines.py",
           "builtins_knn.py")
-GENRES = ("Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-          "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western")
 DIRECT = """
 import sys, numpy as np, xgboost as xgb
 params = {params!r}
@@ -56,34 +49,6 @@ booster = xgb.train(params, dtrain, num_boost_round={rounds}, evals=[(dtrain, "t
                     verbose_eval=False)
 booster.save_model(sys.argv[3])
 """
-
-
-def movielens() -> np.ndarray:
-    """The Studio tutorial's rows, shuffled with its seed (1729)."""
-    genres = {}
-    with open(DATASETS / "movielens-small" / "movies.csv", newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            names = set(row["genres"].split("|"))
-            genres[int(row["movieId"])] = [1.0 if g in names else 0.0 for g in GENRES]
-    rows = []
-    with open(DATASETS / "movielens-small" / "ratings.csv", newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            movie = int(row["movieId"])
-            rows.append([float(row["rating"]) / 0.5, float(row["userId"]), float(movie), float(row["timestamp"]),
-                         *genres.get(movie, [0.0] * len(GENRES))])
-    data = np.array(rows)
-    return data[np.random.default_rng(1729).permutation(len(data))]
-
-
-def wait(describe, key: str, name: str) -> dict:
-    while True:
-        job = describe(**{key: name})
-        status = job.get("TrainingJobStatus") or job.get("TransformJobStatus")
-        if status in ("Completed", "Failed", "Stopped"):
-            if status != "Completed":
-                raise SystemExit(f"{name}: {status}: {job.get('FailureReason')}")
-            return job
-        time.sleep(0.1)
 
 
 def main() -> None:
@@ -108,7 +73,7 @@ def bench_xgboost(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-builtins-"))
     server = start_server(work / "home")
     try:
-        data = movielens()
+        data = movielens(label_scale=0.5)
         cut = int(len(data) * 0.7)
         files = {"train": work / "train.csv", "validation": work / "validation.csv", "batch": work / "batch.csv"}
         np.savetxt(files["train"], data[:cut], delimiter=",", fmt="%.10g")

@@ -24,33 +24,18 @@ import argparse
 import json
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "algorithms")]
-from fmdata import movielens, protobuf  # noqa: E402  (tests/ holds the data and server helpers)
+from benchkit import DATASETS, ROLE, start_server, wait
 
-from serverutil import start_server  # noqa: E402
+# isort: split
+from fmdata import movielens, protobuf
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/factorization-machines:1"
-ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 BUCKET = "bench-fm"
 TARGET_RATIO = 1.5
-
-
-def wait(describe, key: str, name: str) -> dict:
-    while True:
-        job = describe(**{key: name})
-        status = job.get("TrainingJobStatus") or job.get("TransformJobStatus")
-        if status in ("Completed", "Failed", "Stopped"):
-            if status != "Completed":
-                raise SystemExit(f"{name}: {status}: {job.get('FailureReason')}")
-            return job
-        time.sleep(0.1)
 
 
 def main() -> None:

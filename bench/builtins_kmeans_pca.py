@@ -23,30 +23,24 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gzip
 import io
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from openmaker.runtimes.algorithms.firstparty import ndarray  # noqa: E402
-from openmaker.runtimes.algorithms.kmeans.model import KMeansModel  # noqa: E402
-from openmaker.runtimes.algorithms.pca.model import PCAModel  # noqa: E402
-from openmaker.runtimes.formats.protobuf_write import encode_dense  # noqa: E402
-from serverutil import start_server  # noqa: E402  (tests/ holds the server helper)
+from benchkit import ROLE, mnist, model_dir, start_server, wait
+from openmaker.runtimes.algorithms.firstparty import ndarray
+from openmaker.runtimes.algorithms.kmeans.model import KMeansModel
+from openmaker.runtimes.algorithms.pca.model import PCAModel
+from openmaker.runtimes.formats.protobuf_write import encode_dense
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 REGISTRY = "382416733822.dkr.ecr.us-east-1.amazonaws.com"
-ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 BUCKET = "bench-kmeans-pca"
 TARGET_RATIO = 1.5
 K, COMPONENTS = 10, 50
@@ -70,30 +64,6 @@ HYPERPARAMETERS = {
     "kmeans": {"k": str(K), "feature_dim": "784"},
     "pca": {"num_components": str(COMPONENTS), "feature_dim": "784", "mini_batch_size": "500"},
 }
-
-
-def mnist() -> np.ndarray:
-    raw = gzip.decompress((DATASETS / "mnist" / "t10k-images-idx3-ubyte.gz").read_bytes())
-    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(-1, 784).astype(np.float32) / 255
-
-
-def wait(describe, key: str, name: str) -> dict:
-    while True:
-        job = describe(**{key: name})
-        status = job.get("TrainingJobStatus") or job.get("TransformJobStatus")
-        if status in ("Completed", "Failed", "Stopped"):
-            if status != "Completed":
-                raise SystemExit(f"{name}: {status}: {job.get('FailureReason')}")
-            return job
-        time.sleep(0.1)
-
-
-def model_dir(s3, model_data: str, target: Path) -> Path:
-    bucket, key = model_data.removeprefix("s3://").split("/", 1)
-    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "model_algo-1").write_bytes(tar.extractfile("model_algo-1").read())
-    return target
 
 
 def train(server, work: Path, algorithm: str, repeat: int) -> dict:
@@ -194,7 +164,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-kmeans-pca-"))
     server = start_server(work / "home")
     try:
-        X = mnist()
+        X = mnist()[0].astype(np.float32) / 255
         rows = X.shape[0]
         np.save(work / "mnist.npy", X)
         s3, sm = server.client("s3"), server.client("sagemaker")

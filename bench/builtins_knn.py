@@ -18,26 +18,19 @@ Starts its own server (temp home, loopback). Usage: ``python bench/builtins_knn.
 from __future__ import annotations
 
 import argparse
-import gzip
-import io
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from serverutil import start_server  # noqa: E402  (tests/ holds the server helper)
+from benchkit import ROLE, mnist, model_dir, start_server, wait
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/knn:1"
-ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 BUCKET = "bench-builtins-knn"
 TARGET_RATIO = 1.5
 TRAIN_ROWS, K = 8000, 5
@@ -51,32 +44,6 @@ print(model.score(test[:, 1:], test[:, 0]))
 """
 
 
-def mnist() -> tuple[np.ndarray, np.ndarray]:
-    with gzip.open(DATASETS / "mnist" / "t10k-images-idx3-ubyte.gz") as handle:
-        images = np.frombuffer(handle.read(), dtype=np.uint8, offset=16).reshape(-1, 784)
-    with gzip.open(DATASETS / "mnist" / "t10k-labels-idx1-ubyte.gz") as handle:
-        labels = np.frombuffer(handle.read(), dtype=np.uint8, offset=8)
-    return images.astype(np.float64), labels.astype(np.float64)
-
-
-def wait(describe, key: str, name: str) -> dict:
-    while True:
-        job = describe(**{key: name})
-        status = job.get("TrainingJobStatus") or job.get("TransformJobStatus")
-        if status in ("Completed", "Failed", "Stopped"):
-            if status != "Completed":
-                raise SystemExit(f"{name}: {status}: {job.get('FailureReason')}")
-            return job
-        time.sleep(0.1)
-
-
-def _model_dir(s3, uri: str, target: Path) -> Path:
-    bucket, key = uri.removeprefix("s3://").split("/", 1)
-    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
-        tar.extractall(target, filter="data")
-    return target
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -88,7 +55,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-builtins-knn-"))
     server = start_server(work / "home")
     try:
-        X, y = mnist()
+        images, labels = mnist()
+        X, y = images.astype(np.float64), labels.astype(np.float64)
         table = np.column_stack([y, X])
         files = {"train": work / "train.csv", "test": work / "test.csv", "batch": work / "batch.csv"}
         np.savetxt(files["train"], table[:TRAIN_ROWS], delimiter=",", fmt="%d")
@@ -144,7 +112,7 @@ def main() -> None:
         artifacts = job["ModelArtifacts"]["S3ModelArtifacts"]
         sm.create_model(ModelName="bench-knn", ExecutionRoleArn=ROLE,
                         PrimaryContainer={"Image": IMAGE, "ModelDataUrl": artifacts})
-        model = KNNModel.load(_model_dir(s3, artifacts, work / "model"))
+        model = KNNModel.load(model_dir(s3, artifacts, work / "model"))
         features = X[TRAIN_ROWS:]
         rows = len(features)
         transform_rates, predict_rates, sklearn_rates = [], [], []

@@ -24,7 +24,6 @@ Starts its own server (temp home, loopback). Usage: ``python bench/builtins_line
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import statistics
 import subprocess
@@ -35,18 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from serverutil import start_server  # noqa: E402  (tests/ holds the server helper)
+from benchkit import ROLE, movielens, start_server, wait
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
-ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 BUCKET = "bench-linear-learner"
 TARGET_RATIO = 1.5
 HYPERPARAMETERS = {"predictor_type": "regressor", "feature_dim": "21"}
-GENRES = ("Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-          "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western")
 LOADERS = {  # how the direct script reads the CSV files: the two ways users do
     "numpy.loadtxt": 'np.loadtxt(path, delimiter=",")',
     "pandas.read_csv": "pd.read_csv(path, header=None).to_numpy(dtype=np.float64)",
@@ -66,34 +59,6 @@ result = train(hps, Data("train", train_rows[:, 1:], train_rows[:, 0]),
                Data("validation", valid_rows[:, 1:], valid_rows[:, 0]))
 result.model.save(Path(sys.argv[3]))
 """
-
-
-def movielens() -> np.ndarray:
-    """The Studio tutorial's rows, shuffled with its seed (1729)."""
-    genres = {}
-    with open(DATASETS / "movielens-small" / "movies.csv", newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            names = set(row["genres"].split("|"))
-            genres[int(row["movieId"])] = [1.0 if g in names else 0.0 for g in GENRES]
-    rows = []
-    with open(DATASETS / "movielens-small" / "ratings.csv", newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            movie = int(row["movieId"])
-            rows.append([float(row["rating"]), float(row["userId"]), float(movie), float(row["timestamp"]),
-                         *genres.get(movie, [0.0] * len(GENRES))])
-    data = np.array(rows)
-    return data[np.random.default_rng(1729).permutation(len(data))]
-
-
-def wait(describe, key: str, name: str) -> dict:
-    while True:
-        job = describe(**{key: name})
-        status = job.get("TrainingJobStatus") or job.get("TransformJobStatus")
-        if status in ("Completed", "Failed", "Stopped"):
-            if status != "Completed":
-                raise SystemExit(f"{name}: {status}: {job.get('FailureReason')}")
-            return job
-        time.sleep(0.1)
 
 
 def breakdown(server, name: str, created: float) -> str:

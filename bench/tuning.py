@@ -22,23 +22,18 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "algorithms"))
-from algodata import csv_text, spam_matrix  # noqa: E402
+from benchkit import DATASETS, ROLE, start_server
 
-from serverutil import start_server  # noqa: E402
+# isort: split
+from algodata import csv_text, spam_matrix
 
-DATASETS = ROOT.parent / "shared" / "datasets"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
-ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
 BUCKET = "bench-tuning"
 CHECKPOINTS = (10, 15, 20, 30)
 RANGES = {
