@@ -24,6 +24,7 @@ from openmaker.runtimes.algorithms.factorization_machines import sgd
 from openmaker.runtimes.algorithms.factorization_machines.evaluate import Metrics, evaluate
 from openmaker.runtimes.algorithms.factorization_machines.model import FactorizationMachinesModel
 from openmaker.runtimes.algorithms.firstparty import data
+from openmaker.runtimes.algorithms.firstparty.hosts import keeps_model
 from openmaker.runtimes.training.environment import TrainingEnv
 
 logger = logging.getLogger("openmaker.algorithms.factorization_machines")
@@ -68,5 +69,4 @@ def fit(hps: dict[str, Any], channels: dict[str, Channel], env: TrainingEnv) -> 
     if "test" in checks:
         Xt, yt = checks["test"]
         evaluate(predictor_type, model.scores(Xt), yt).emit("test")
-    hosts = env.hosts
-    return model if not hosts or env.current_host == hosts[0] else None
+    return model if keeps_model(env) else None

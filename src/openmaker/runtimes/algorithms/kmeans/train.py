@@ -32,6 +32,7 @@ from openmaker.runtimes.algorithms.channels import Channel
 from openmaker.runtimes.algorithms.errors import UserError
 from openmaker.runtimes.algorithms.firstparty import quality
 from openmaker.runtimes.algorithms.firstparty.features import read_features
+from openmaker.runtimes.algorithms.firstparty.hosts import trains_here
 from openmaker.runtimes.algorithms.kmeans import cluster
 from openmaker.runtimes.algorithms.kmeans.hyperparameters import centers_factor, num_trials
 from openmaker.runtimes.algorithms.kmeans.model import KMeansModel
@@ -102,12 +103,8 @@ def score(model: KMeansModel, channel: Channel, metrics: list[str]) -> None:
 
 
 def fit(hps: dict[str, Any], channels: dict[str, Channel], env: TrainingEnv) -> KMeansModel | None:
-    hosts = env.hosts
-    if len(hosts) > 1:
-        if env.current_host != hosts[0]:
-            logger.warning("K-Means keeps its model on %s; %s has nothing to do.", hosts[0], env.current_host)
-            return None
-        logger.warning("K-Means trains on %s's share of the data only (%d hosts).", hosts[0], len(hosts))
+    if not trains_here(env, "K-Means"):
+        return None
     train = read_features(channels["train"], hps["feature_dim"])
     logger.info("Read %d training records of %d features (%s)", train.n_rows, train.n_features,
                 "sparse" if train.is_sparse else "dense")

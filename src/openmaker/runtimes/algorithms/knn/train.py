@@ -26,6 +26,7 @@ import numpy as np
 from openmaker.runtimes.algorithms.channels import Channel
 from openmaker.runtimes.algorithms.errors import UserError
 from openmaker.runtimes.algorithms.firstparty import data, quality
+from openmaker.runtimes.algorithms.firstparty.hosts import trains_here
 from openmaker.runtimes.algorithms.knn import projection
 from openmaker.runtimes.algorithms.knn.model import KNNModel
 from openmaker.runtimes.training.environment import TrainingEnv
@@ -81,9 +82,7 @@ def evaluate(model: KNNModel, X: Any, y: np.ndarray, batch: int) -> float:
 
 def fit(hps: dict[str, Any], channels: dict[str, Channel], env: TrainingEnv) -> KNNModel | None:
     """Sample, reduce and index the train channel; score the test channel when there is one."""
-    hosts = env.hosts
-    if len(hosts) > 1 and env.current_host != hosts[0]:
-        logger.info("Host %s is a worker: the model is built on %s.", env.current_host, hosts[0])
+    if not trains_here(env, "k-NN"):
         return None
     started = time.monotonic()
     train = data.read(channels["train"], feature_dim=hps["feature_dim"], label=True)

@@ -18,6 +18,7 @@ from openmaker.runtimes.algorithms.channels import Channel, ChannelSpec
 from openmaker.runtimes.algorithms.errors import UserError
 from openmaker.runtimes.algorithms.firstparty import data as channel_data
 from openmaker.runtimes.algorithms.firstparty.data import content_type
+from openmaker.runtimes.algorithms.firstparty.hosts import keeps_model
 from openmaker.runtimes.algorithms.linear_learner import hyperparameters
 from openmaker.runtimes.algorithms.linear_learner.hyperparameters import SCHEMA
 from openmaker.runtimes.algorithms.linear_learner.model import LinearLearnerModel
@@ -58,9 +59,7 @@ def fit(hps: dict[str, Any], channels: dict[str, Channel], env: TrainingEnv | No
     dim = train_data.X.shape[1]
     others = {name: _read(channels[name], dim) for name in ("validation", "test") if name in channels}
     result = train(hps, train_data, others.get("validation"), others.get("test"))
-    if env is not None and env.hosts and env.current_host != env.hosts[0]:
-        return None
-    return result.model
+    return result.model if keeps_model(env) else None
 
 
 def load(model_dir: str | Path) -> LinearLearnerModel:

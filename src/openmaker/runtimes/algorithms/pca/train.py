@@ -27,6 +27,7 @@ import numpy as np
 from openmaker.runtimes.algorithms.channels import Channel
 from openmaker.runtimes.algorithms.errors import UserError
 from openmaker.runtimes.algorithms.firstparty.features import read_features
+from openmaker.runtimes.algorithms.firstparty.hosts import trains_here
 from openmaker.runtimes.algorithms.pca.hyperparameters import sketch_size
 from openmaker.runtimes.algorithms.pca.model import PCAModel
 from openmaker.runtimes.training.environment import TrainingEnv
@@ -117,12 +118,8 @@ def score(model: PCAModel, channel: Channel) -> None:
 
 
 def fit(hps: dict[str, Any], channels: dict[str, Channel], env: TrainingEnv) -> PCAModel | None:
-    hosts = env.hosts
-    if len(hosts) > 1:
-        if env.current_host != hosts[0]:
-            logger.warning("PCA keeps its model on %s; %s has nothing to do.", hosts[0], env.current_host)
-            return None
-        logger.warning("PCA trains on %s's share of the data only (%d hosts).", hosts[0], len(hosts))
+    if not trains_here(env, "PCA"):
+        return None
     train = read_features(channels["train"], hps["feature_dim"])
     logger.info("Read %d training records of %d features (%s); mode %s", train.n_rows, train.n_features,
                 "sparse" if train.is_sparse else "dense", hps["algorithm_mode"])
